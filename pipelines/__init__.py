@@ -1,0 +1,42 @@
+"""pipelines: an asyncio dataflow graph engine.
+
+Declare a directed graph of nodes (a dict, or a YAML/JSON/TOML file); each
+node wraps a coroutine or function. The :class:`Plumber` builds one
+:class:`Processor` per node and wires bounded links between them, so items
+stream from sources through transforms to sinks with backpressure, zip or
+merge of inputs, fan-out, a clean end of stream and cancellation.
+
+Importing this package prints nothing and starts nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ._version import __version__
+from .errors import PipelineError, Problem, SpecError
+from .events import Event
+from .options import DEFAULT_QUEUE_SIZE, NodeOptions
+from .plumber import Plumber
+from .processor import DeadLetter, OutputQueue, Processor
+from .runner import run
+from .stats import NodeStats, RunResult
+
+__all__ = [
+    "DEFAULT_QUEUE_SIZE",
+    "DeadLetter",
+    "Event",
+    "NodeOptions",
+    "NodeStats",
+    "OutputQueue",
+    "PipelineError",
+    "Plumber",
+    "Problem",
+    "Processor",
+    "RunResult",
+    "SpecError",
+    "__version__",
+    "run",
+]
+
+logging.getLogger("pipelines").addHandler(logging.NullHandler())

@@ -1,0 +1,73 @@
+"""Exceptions raised by pipelines: spec problems and run failures."""
+
+from __future__ import annotations
+
+import reprlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["PipelineError", "Problem", "SpecError", "short_repr"]
+
+_repr = reprlib.Repr()
+_repr.maxstring = 80
+_repr.maxother = 80
+_repr.maxlong = 40
+_repr.maxlevel = 3
+
+_MAX_REPR = 200
+
+
+def short_repr(value: object) -> str:
+    """Return a repr of ``value`` bounded to a few hundred characters."""
+    try:
+        text = _repr.repr(value)
+    except Exception as exc:  # a broken __repr__ must not hide the real error
+        text = f"<unreprable {type(value).__name__}: {exc!r}>"
+    if len(text) > _MAX_REPR:
+        text = text[: _MAX_REPR - 3] + "..."
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem found in a spec: the dotted path of the key and what is wrong."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class SpecError(ValueError):
+    """A graph spec (dict or file) is invalid.
+
+    ``problems`` lists every problem found, each a :class:`Problem` with the
+    key path (``nodes.rev.coro``) and a message. The exception's message lists
+    them all, one per line.
+    """
+
+    def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:
+        self.problems: list[Problem] = list(problems)
+        self.source = source
+        where = f" in {source}" if source else ""
+        count = len(self.problems)
+        head = f"invalid pipeline spec{where} ({count} problem{'s' if count != 1 else ''})"
+        super().__init__(head + "".join(f"\n  - {p}" for p in self.problems))
+
+
+class PipelineError(RuntimeError):
+    """A node failed while the graph ran.
+
+    ``node`` names the node, ``item`` is a shortened repr of the item it was
+    processing (``None`` for a source), ``attempts`` counts the calls made, and
+    the original exception is chained as ``__cause__``.
+    """
+
+    def __init__(self, node: str, item: str | None, exc: BaseException, attempts: int = 1) -> None:
+        self.node = node
+        self.item = item
+        self.attempts = attempts
+        on = f" on item {item}" if item is not None else ""
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        super().__init__(f"node {node!r} failed{on}{tries}: {type(exc).__name__}: {exc}")

@@ -1,0 +1,111 @@
+"""Bounded links between Processors.
+
+A :class:`Link` is the buffer of one node's input: a ``deque`` with a
+capacity, the futures of consumers waiting for items and of producers
+waiting for space, and a count of producers still open. It ends (``closed``)
+when its last producer closes, like a trio channel whose last sender clone is
+closed; a merge node's link simply has several producers.
+
+The hot path does not call methods here: a Processor appends to ``buf`` and
+pops from it inline and only calls :meth:`wait_items` / :meth:`wait_space`
+when it has to wait, and the wake methods when the other side waits. One
+wake-up therefore moves up to ``capacity`` items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+__all__ = ["Link"]
+
+
+class Link:
+    """A bounded FIFO between producers and one consumer node."""
+
+    __slots__ = ("buf", "capacity", "closed", "getters", "name", "peak", "producers", "putters")
+
+    def __init__(self, name: str, capacity: int, producers: int = 1) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be >= 1")
+        self.name = name
+        self.buf: deque[Any] = deque()
+        self.capacity = capacity
+        self.getters: list[asyncio.Future[None]] = []
+        self.putters: list[asyncio.Future[None]] = []
+        self.producers = producers
+        self.closed = producers == 0
+        self.peak = 0
+
+    def __len__(self) -> int:
+        return len(self.buf)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{self.producers} producers"
+        return f"<Link {self.name} {len(self.buf)}/{self.capacity} {state}>"
+
+    # -- waking -------------------------------------------------------------
+
+    def wake_getters(self) -> None:
+        """Wake every consumer waiting for items (they re-check the buffer)."""
+        getters, self.getters = self.getters, []
+        for fut in getters:
+            if not fut.done():
+                fut.set_result(None)
+
+    def wake_putters(self) -> None:
+        """Wake every producer waiting for space (they re-check the buffer)."""
+        putters, self.putters = self.putters, []
+        for fut in putters:
+            if not fut.done():
+                fut.set_result(None)
+
+    # -- waiting ------------------------------------------------------------
+
+    async def wait_items(self) -> None:
+        """Wait until an item may be available or the link is closed.
+
+        Cancellation is safe: no item is taken here, so none is lost.
+        """
+        fut = asyncio.get_running_loop().create_future()
+        self.getters.append(fut)
+        try:
+            await fut
+        finally:
+            if not fut.done() or fut.cancelled():
+                try:
+                    self.getters.remove(fut)
+                except ValueError:
+                    pass
+
+    async def wait_space(self) -> None:
+        """Wait until the buffer is below capacity (returns at once if it is)."""
+        while len(self.buf) >= self.capacity:
+            fut = asyncio.get_running_loop().create_future()
+            self.putters.append(fut)
+            try:
+                await fut
+            finally:
+                if not fut.done() or fut.cancelled():
+                    try:
+                        self.putters.remove(fut)
+                    except ValueError:
+                        pass
+
+    # -- slow-path helpers --------------------------------------------------
+
+    async def put(self, item: Any) -> None:
+        """Append one item, waiting while the link is full (backpressure)."""
+        if len(self.buf) >= self.capacity:
+            await self.wait_space()
+        self.buf.append(item)
+        if self.getters:
+            self.wake_getters()
+
+    def close_one(self) -> None:
+        """One producer is done; the link ends when the last one is."""
+        self.producers -= 1
+        if self.producers <= 0:
+            self.closed = True
+            self.wake_getters()

@@ -1,0 +1,93 @@
+"""The plan layer: a validated spec as a ``networkx.DiGraph``.
+
+Nodes carry their kind (source / transform / sink), their :class:`NodeSpec`
+and whether they zip or merge; edges carry their kind (``data`` or
+``dead_letter``) and the capacity of the link they become. Cycles are
+rejected here, with the nodes of each cycle named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from .errors import Problem, SpecError
+from .spec import GraphSpec, NodeSpec, collect_spec
+
+__all__ = ["Plan", "make_plan"]
+
+
+class Plan:
+    """A validated graph ready to run: the spec plus its ``networkx`` model."""
+
+    def __init__(self, spec: GraphSpec, graph: nx.DiGraph) -> None:
+        self.spec = spec
+        self.graph = graph
+
+    @property
+    def nodes(self) -> dict[str, NodeSpec]:
+        return self.spec.nodes
+
+    def sources(self) -> list[str]:
+        return [n for n, node in self.spec.nodes.items() if node.kind == "source"]
+
+    def sinks(self) -> list[str]:
+        return [n for n, node in self.spec.nodes.items() if node.kind == "sink"]
+
+    def summary(self) -> str:
+        """One line: counts of nodes, edges, sources and sinks."""
+        g = self.graph
+        return (
+            f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges, "
+            f"{len(self.sources())} sources ({', '.join(self.sources())}), "
+            f"{len(self.sinks())} sinks ({', '.join(self.sinks())})"
+        )
+
+
+def to_digraph(spec: GraphSpec) -> nx.DiGraph:
+    """Build the ``networkx`` model of a spec (no validation)."""
+    g = nx.DiGraph(name=spec.name or "")
+    for name, node in spec.nodes.items():
+        mode = "merge" if not node.options.aggregate_inputs else ("zip" if len(node.inputs) > 1 else "single")
+        g.add_node(name, kind=node.kind, spec=node, mode=mode)
+    for name, node in spec.nodes.items():
+        for target in node.outputs:
+            g.add_edge(name, target, kind="data", capacity=spec.nodes[target].options.queue_size)
+        if node.dead_letter is not None:
+            g.add_edge(name, node.dead_letter, kind="dead_letter", capacity=spec.nodes[node.dead_letter].options.queue_size)
+    return g
+
+
+def find_cycles(g: nx.DiGraph) -> list[list[str]]:
+    """One cycle per strongly connected component that has one (linear time)."""
+    cycles: list[list[str]] = []
+    for component in nx.strongly_connected_components(g):
+        if len(component) == 1:
+            (only,) = component
+            if g.has_edge(only, only):
+                cycles.append([only, only])
+            continue
+        edges = nx.find_cycle(g.subgraph(component))
+        cycles.append([u for u, _ in edges] + [edges[0][0]])
+    return cycles
+
+
+def make_plan(
+    spec: Any,
+    coro_map: Callable[[Any], Any] | None = None,
+    base_dir: Path | None = None,
+    source: str | None = None,
+) -> Plan:
+    """Validate a raw spec and build its plan; raise :class:`SpecError` with every problem."""
+    parsed, problems, edges = collect_spec(spec, coro_map, base_dir, source)
+    structure = nx.DiGraph(edges)
+    problems.extend(
+        Problem("graph", f"cycle: {' -> '.join(cycle)} (the graph must be acyclic)")
+        for cycle in find_cycles(structure)
+    )
+    if problems:
+        raise SpecError(problems, source)
+    return Plan(parsed, to_digraph(parsed))

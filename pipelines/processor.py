@@ -1,0 +1,707 @@
+"""The runtime of one node: a :class:`Processor`.
+
+A Processor takes items from its input link(s), calls the node's function
+and puts the results to the input links of the nodes it feeds. Its loops are
+written for speed (see docs/performance.md): with ``concurrency: 1`` there is
+no task, helper coroutine or list per item, and it only touches a link's
+waiters when the other side is waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import functools
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .calling import Shape
+from .errors import PipelineError, short_repr
+from .link import Link
+from .stats import NodeStats
+
+if TYPE_CHECKING:
+    from .events import EventBus
+    from .spec import NodeSpec
+
+__all__ = ["DeadLetter", "OutputQueue", "Processor"]
+
+log = logging.getLogger("pipelines")
+
+_END = object()  # returned by a take when the input has ended
+_SKIP = object()  # a failed item that was skipped or dead-lettered
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """What a dead-letter node receives for each failed item.
+
+    ``node`` is the node that failed, ``item`` the item it was given (``None``
+    for a source), ``error`` the exception and ``attempts`` the calls made.
+    """
+
+    node: str
+    item: Any
+    error: BaseException
+    attempts: int
+
+
+class _Failure(Exception):
+    """A call failed after its retries; carries the attempts count."""
+
+    def __init__(self, error: BaseException, attempts: int) -> None:
+        super().__init__(error)
+        self.error = error
+        self.attempts = attempts
+
+
+class _StopSource(BaseException):
+    """Raised inside an upstream-style source once a drain was requested.
+
+    A BaseException so that a source's ``except Exception`` does not swallow
+    it; it is raised only after the item being put has been delivered.
+    """
+
+
+class _Collector:
+    """Stands in for a link where a ``collect: true`` node keeps its results."""
+
+    __slots__ = ("buf", "capacity", "getters")
+
+    def __init__(self, values: list[Any]) -> None:
+        self.buf = values
+        self.capacity = 2**62
+        self.getters: list[Any] = []
+
+
+class OutputQueue:
+    """What an upstream-style source receives as ``output_q``.
+
+    ``await output_q.put(item)`` sends the item to every output of the node,
+    waiting while a link is full (backpressure).
+    """
+
+    __slots__ = ("_processor",)
+
+    def __init__(self, processor: Processor) -> None:
+        self._processor = processor
+
+    async def put(self, item: Any) -> None:
+        """Send ``item`` to every output; raises nothing but cancellation."""
+        p = self._processor
+        if p._stop_requested:
+            raise _StopSource
+        p._holding = True
+        try:
+            await p._send(item)
+        finally:
+            p._holding = False
+        p.stats.emitted += 1
+        if p._stop_requested:
+            raise _StopSource
+
+    def put_nowait(self, item: Any) -> None:
+        """Send ``item`` without waiting; raises ``asyncio.QueueFull`` if a link is full."""
+        p = self._processor
+        for link in p._outs:
+            if len(link.buf) >= link.capacity:
+                raise asyncio.QueueFull
+        for link in p._outs:
+            link.buf.append(item)
+            if link.getters:
+                link.wake_getters()
+        p.stats.emitted += 1
+
+    def qsize(self) -> int:
+        """The largest depth among the output links."""
+        return max((len(link.buf) for link in self._processor._outs), default=0)
+
+
+def _call_sync_gen(fn: Callable[..., Any], item: Any, kwargs: dict[str, Any]) -> list[Any]:
+    return list(fn(item, **kwargs))
+
+
+def _call_sync(fn: Callable[..., Any], item: Any, kwargs: dict[str, Any]) -> Any:
+    return fn(item, **kwargs)
+
+
+class Processor:
+    """One node of a running graph.
+
+    Public attributes: ``name``, ``env_vars`` (the Plumber's env_vars),
+    ``stats`` (:class:`NodeStats`, live), ``kind`` (``source``,
+    ``transform`` or ``sink``), ``spec`` (the validated node spec) and
+    ``uuid``. Upstream-style functions receive their Processor as ``self``;
+    plain functions get it through a keyword parameter named ``processor``.
+    """
+
+    def __init__(self, spec: NodeSpec, env_vars: dict[str, Any], events: EventBus) -> None:
+        self.name = spec.name
+        self.spec = spec
+        self.env_vars = env_vars
+        self.stats = NodeStats()
+        self.uuid = str(uuid.uuid4())
+        self._events = events
+        self._inputs: list[Link] = []  # zip: one link per source in order; else one link
+        self._outs: tuple[Any, ...] = ()  # input links of the nodes fed, plus a collector
+        self._dead_letter: Link | None = None
+        self.collected: list[Any] | None = [] if spec.options.collect else None
+        self._executor: concurrent.futures.Executor | None = None
+        self._inflight: set[concurrent.futures.Future[Any]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._stop_requested = False
+        self._holding = False
+        self._stop_cancels = 0
+
+    # -- public, read-only views ---------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        """``source``, ``transform`` or ``sink``."""
+        return self.spec.kind
+
+    @property
+    def processor_coro(self) -> Any:
+        """The node's function (upstream name)."""
+        return self.spec.coro
+
+    @property
+    def input_links(self) -> tuple[Link, ...]:
+        """The links this node takes from."""
+        return tuple(self._inputs)
+
+    @property
+    def depth(self) -> int:
+        """Items waiting in this node's input links now."""
+        return sum(len(link.buf) for link in self._inputs)
+
+    def __repr__(self) -> str:
+        return f"<Processor {self.name} ({self.kind}, {self.spec.signature.name})>"
+
+    # -- wiring (called by the Plumber) ----------------------------------------
+
+    def _wire(self, outs: list[Link], dead_letter: Link | None, executor: concurrent.futures.Executor | None) -> None:
+        targets: list[Any] = list(outs)
+        if self.collected is not None:
+            targets.append(_Collector(self.collected))
+        self._outs = tuple(targets)
+        self._dead_letter = dead_letter
+        self._executor = executor
+
+    # -- calls -----------------------------------------------------------------
+
+    def _kwargs(self) -> dict[str, Any]:
+        kwargs = dict(self.spec.args)
+        if self.spec.signature.wants_processor:
+            kwargs["processor"] = self
+        return kwargs
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Run ``fn(*args)`` on this node's executor, tracking it until it ends."""
+        assert self._executor is not None
+        cf = self._executor.submit(fn, *args)
+        self._inflight.add(cf)
+        cf.add_done_callback(self._inflight.discard)
+        return asyncio.wrap_future(cf)
+
+    def _make_invoke(self, many: bool) -> Callable[[Any], Any]:
+        """Build ``invoke(item) -> awaitable`` for this node's calling convention.
+
+        For ``many`` (generator functions) the awaitable gives a list of results.
+        """
+        spec = self.spec
+        fn = spec.coro
+        sig = spec.signature
+        zipped = len(self._inputs) > 1
+        shape = sig.shape
+        kwargs = self._kwargs()
+        if sig.upstream:
+            # Upstream convention: coro(processor, q_elt, **args), q_elt a tuple.
+            base = functools.partial(fn, self)
+            if zipped:
+                call: Callable[[Any], Any] = functools.partial(base, **kwargs) if kwargs else base
+            else:
+
+                def call(item: Any) -> Any:
+                    return base((item,), **kwargs)
+
+        else:
+            call = functools.partial(fn, **kwargs) if kwargs else fn
+
+        if shape is Shape.SYNC:
+            if sig.upstream:
+                return lambda item: self._submit(call, item)
+            return lambda item: self._submit(_call_sync, fn, item, kwargs)
+        if shape is Shape.SYNC_GEN:
+            if sig.upstream:
+                return lambda item: self._submit(lambda i: list(call(i)), item)
+            return lambda item: self._submit(_call_sync_gen, fn, item, kwargs)
+        if shape is Shape.ASYNC_GEN and many:
+
+            async def collect(item: Any) -> list[Any]:
+                async with contextlib.aclosing(call(item)) as agen:
+                    return [value async for value in agen]
+
+            return collect
+        return call
+
+    def _with_policy(self, invoke: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Wrap ``invoke`` with the node's retries and timeout, if any."""
+        opts = self.spec.options
+        retries, timeout = opts.retries, opts.timeout
+        if not retries and timeout is None:
+            return invoke
+        delay, backoff, stats = opts.retry_delay, opts.backoff, self.stats
+
+        async def invoke_with_policy(item: Any) -> Any:
+            attempt = 1
+            while True:
+                try:
+                    if timeout is None:
+                        return await invoke(item)
+                    async with asyncio.timeout(timeout):
+                        return await invoke(item)
+                except Exception as exc:
+                    if attempt > retries:
+                        raise _Failure(exc, attempt) from exc
+                    stats.retried += 1
+                    pause = delay * backoff ** (attempt - 1)
+                    attempt += 1
+                    if pause:
+                        await asyncio.sleep(pause)
+
+        return invoke_with_policy
+
+    async def _failed(self, item: Any, exc: BaseException) -> None:
+        """Handle a failed call per ``on_error``: raise, skip or dead-letter."""
+        attempts = 1
+        if isinstance(exc, _Failure):
+            exc, attempts = exc.error, exc.attempts
+        self.stats.failed += 1
+        on_error = self.spec.options.on_error
+        if self._events:
+            self._events.emit("node_failed", self.name, error=exc, item=short_repr(item),
+                              attempts=attempts, action=on_error)
+        if on_error == "raise":
+            raise PipelineError(self.name, short_repr(item), exc, attempts) from exc
+        log.warning("pipelines: node %r failed on item %s (%s: %s); %s", self.name, short_repr(item),
+                    type(exc).__name__, exc, "skipped" if on_error == "skip" else f"sent to {on_error!r}")
+        if self._dead_letter is not None:
+            await self._dead_letter.put(DeadLetter(self.name, item, exc, attempts))
+
+    async def _send(self, item: Any) -> None:
+        """Put ``item`` to every output, waiting while one is full."""
+        for link in self._outs:
+            buf = link.buf
+            if len(buf) >= link.capacity:
+                await link.wait_space()
+            buf.append(item)
+            if link.getters:
+                link.wake_getters()
+
+    # -- taking ----------------------------------------------------------------
+
+    async def _take_zip(self) -> Any:
+        """Take one item from each input link, in order; ``_END`` when one has ended."""
+        values = []
+        for link in self._inputs:
+            buf = link.buf
+            while not buf:
+                if link.closed:
+                    self.stats.dropped += len(values)
+                    return _END
+                await link.wait_items()
+            n = len(buf)
+            if n > link.peak:
+                link.peak = n
+            values.append(buf.popleft())
+            if link.putters:
+                link.wake_putters()
+        return tuple(values)
+
+    async def _take_one(self) -> Any:
+        """Take one item from the single input link; ``_END`` when it has ended."""
+        link = self._inputs[0]
+        buf = link.buf
+        while not buf:
+            if link.closed:
+                return _END
+            await link.wait_items()
+        n = len(buf)
+        if n > link.peak:
+            link.peak = n
+        item = buf.popleft()
+        if link.putters:
+            link.wake_putters()
+        return item
+
+    async def _drain_inputs(self) -> None:
+        """Discard what is left on the inputs until they end, so no producer blocks.
+
+        Waits on all links at once: a producer blocked on one full link may be
+        the one that would close another.
+        """
+        links = list(self._inputs)
+        dropped = 0
+        loop = asyncio.get_running_loop()
+        while True:
+            for link in links:
+                if link.buf:
+                    dropped += len(link.buf)
+                    link.buf.clear()
+                    if link.putters:
+                        link.wake_putters()
+            links = [link for link in links if not link.closed]
+            if not links:
+                break
+            fut = loop.create_future()
+            for link in links:
+                link.getters.append(fut)
+            try:
+                await fut
+            finally:
+                for link in links:
+                    with contextlib.suppress(ValueError):
+                        link.getters.remove(fut)
+        if dropped:
+            self.stats.dropped += dropped
+            log.info("pipelines: node %r: zip ended; dropped %d items left on its other inputs", self.name, dropped)
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def _run(self) -> None:
+        """Run the node to completion, then end its outputs."""
+        stats = self.stats
+        stats.started = time.monotonic()
+        if self._events:
+            self._events.emit("node_started", self.name)
+        opts = self.spec.options
+        if self.spec.is_source:
+            await self._run_source()
+        elif opts.concurrency == 1:
+            many = self.spec.signature.shape is Shape.SYNC_GEN or (
+                self.spec.signature.shape is Shape.ASYNC_GEN and (opts.retries or opts.timeout is not None)
+            )
+            stats.peak_in_flight = 1
+            if self.spec.signature.shape is Shape.ASYNC_GEN and not many:
+                await self._loop_stream()
+            else:
+                await self._loop_serial(many)
+            if len(self._inputs) > 1:
+                await self._drain_inputs()
+        else:
+            await self._run_workers()
+            if len(self._inputs) > 1:
+                await self._drain_inputs()
+        for link in self._inputs:
+            if link.peak > stats.peak_depth:
+                stats.peak_depth = link.peak
+        self._close_outputs()
+        stats.finished = time.monotonic()
+        if self._events:
+            self._events.emit("node_finished", self.name, stats=stats.copy())
+
+    def _close_outputs(self) -> None:
+        for link in self._outs:
+            if isinstance(link, Link):
+                link.close_one()
+        if self._dead_letter is not None:
+            self._dead_letter.close_one()
+
+    async def _loop_serial(self, many: bool) -> None:
+        """The hot loop: one call at a time, everything inline.
+
+        Counters live on the stats object (slots), the input peak in a local
+        flushed whenever the loop waits.
+        """
+        invoke = self._with_policy(self._make_invoke(many))
+        outs = self._outs
+        stats = self.stats
+        zipped = len(self._inputs) > 1
+        link = self._inputs[0]
+        buf = link.buf
+        popleft = buf.popleft
+        take_zip = self._take_zip
+        failed = self._failed
+        peak = 0
+        while True:
+            if zipped:
+                item = await take_zip()
+                if item is _END:
+                    break
+            else:
+                if not buf:
+                    if peak > link.peak:
+                        link.peak = peak
+                    if link.closed:
+                        break
+                    await link.wait_items()
+                    continue
+                n = len(buf)
+                if n > peak:
+                    peak = n
+                item = popleft()
+                if link.putters:
+                    link.wake_putters()
+            stats.received += 1
+            try:
+                result = await invoke(item)
+            except Exception as exc:
+                await failed(item, exc)
+                continue
+            if many:
+                for value in result:
+                    for out in outs:
+                        ob = out.buf
+                        if len(ob) >= out.capacity:
+                            await out.wait_space()
+                        ob.append(value)
+                        if out.getters:
+                            out.wake_getters()
+                stats.emitted += len(result)
+                continue
+            for out in outs:
+                ob = out.buf
+                if len(ob) >= out.capacity:
+                    await out.wait_space()
+                ob.append(result)
+                if out.getters:
+                    out.wake_getters()
+            stats.emitted += 1
+        if peak > link.peak:
+            link.peak = peak
+
+    async def _loop_stream(self) -> None:
+        """One call at a time of an async generator; results flow as they are yielded."""
+        invoke = self._make_invoke(False)
+        stats = self.stats
+        take = self._take_zip if len(self._inputs) > 1 else self._take_one
+        send = self._send
+        while True:
+            item = await take()
+            if item is _END:
+                break
+            stats.received += 1
+            try:
+                async with contextlib.aclosing(invoke(item)) as agen:
+                    async for value in agen:
+                        await send(value)
+                        stats.emitted += 1
+            except Exception as exc:
+                await self._failed(item, exc)
+
+    async def _run_workers(self) -> None:
+        """``concurrency: N``: N long-lived workers, with a reorder buffer when ordered."""
+        opts = self.spec.options
+        shape = self.spec.signature.shape
+        many = shape in (Shape.ASYNC_GEN, Shape.SYNC_GEN)
+        invoke = self._with_policy(self._make_invoke(many))
+        stats = self.stats
+        zipped = len(self._inputs) > 1
+        take = self._take_zip if zipped else self._take_one
+        take_lock = asyncio.Lock() if zipped else None  # a zip takes several items per tuple
+        send = self._send
+        ordered = opts.ordered
+        window = 2 * opts.concurrency  # results waiting for an earlier one, at most
+        pending: dict[int, Any] = {}
+        state = {"taken": 0, "next": 0, "emitting": False, "in_flight": 0}
+        space_waiters: list[asyncio.Future[None]] = []
+        loop = asyncio.get_running_loop()
+
+        async def emit(result: Any) -> None:
+            if result is _SKIP:
+                return
+            if many:
+                for value in result:
+                    await send(value)
+                stats.emitted += len(result)
+            else:
+                await send(result)
+                stats.emitted += 1
+
+        async def worker() -> None:
+            while True:
+                while ordered and state["taken"] - state["next"] >= window:
+                    fut = loop.create_future()
+                    space_waiters.append(fut)
+                    await fut
+                if take_lock is not None:
+                    async with take_lock:
+                        item = await take()
+                else:
+                    item = await take()
+                if item is _END:
+                    return
+                seq = state["taken"]
+                state["taken"] = seq + 1
+                stats.received += 1
+                state["in_flight"] += 1
+                if state["in_flight"] > stats.peak_in_flight:
+                    stats.peak_in_flight = state["in_flight"]
+                try:
+                    result = await invoke(item)
+                except Exception as exc:
+                    await self._failed(item, exc)
+                    result = _SKIP
+                finally:
+                    state["in_flight"] -= 1
+                if not ordered:
+                    await emit(result)
+                    continue
+                pending[seq] = result
+                if state["emitting"]:
+                    continue  # the worker emitting now will reach this result
+                state["emitting"] = True
+                try:
+                    while state["next"] in pending:
+                        ready = pending.pop(state["next"])
+                        state["next"] += 1
+                        if space_waiters:
+                            waiters = space_waiters[:]
+                            space_waiters.clear()
+                            for fut in waiters:
+                                if not fut.done():
+                                    fut.set_result(None)
+                        await emit(ready)
+                finally:
+                    state["emitting"] = False
+
+        async with asyncio.TaskGroup() as tg:
+            for i in range(opts.concurrency):
+                tg.create_task(worker(), name=f"pipelines:{self.name}:worker{i}")
+
+    # -- sources -----------------------------------------------------------------
+
+    def _request_stop(self) -> None:
+        """Stop this source for a drain: now if it waits for its next item, else once its item is delivered."""
+        if self._stop_requested:
+            return
+        self._stop_requested = True
+        task = self._task
+        if task is not None and not task.done() and not self._holding:
+            self._stop_cancels += 1
+            task.cancel()
+
+    async def _run_source(self) -> None:
+        try:
+            if not self._stop_requested:
+                await self._source_body()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not self._stop_cancels or task is None:
+                raise
+            # Our own cancel (a drain) ends the source normally; any other
+            # pending cancellation (the run being cancelled) still propagates.
+            for _ in range(self._stop_cancels):
+                task.uncancel()
+            self._stop_cancels = 0
+            if task.cancelling():
+                raise
+        except _StopSource:
+            pass
+        except Exception as exc:
+            await self._failed(None, exc)
+
+    async def _source_body(self) -> None:
+        spec = self.spec
+        sig = spec.signature
+        fn = spec.coro
+        shape = sig.shape
+        kwargs = self._kwargs()
+        stats = self.stats
+        if sig.upstream:
+            if sig.is_async:
+                await fn(self, OutputQueue(self), **kwargs)
+            else:
+                raise TypeError("an upstream-style source (self, output_q) must be an async function")
+            return
+        if shape is Shape.ASYNC_GEN or shape is Shape.ASYNC_ITERABLE:
+            agen = fn(**kwargs) if shape is Shape.ASYNC_GEN else fn
+            iterator = agen.__aiter__()
+            try:
+                await self._pump_async(iterator)
+            finally:
+                aclose = getattr(iterator, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            return
+        if shape is Shape.ITERABLE:
+            await self._pump_iterable(iter(fn))
+            return
+        if shape is Shape.SYNC_GEN:
+            await self._pump_thread_gen(fn(**kwargs))
+            return
+        # A plain function source is called once; its return value is one item.
+        if shape is Shape.COROUTINE:
+            result = await self._with_policy(lambda _: fn(**kwargs))(None)
+        else:
+            result = await self._with_policy(lambda _: self._submit(functools.partial(fn, **kwargs)))(None)
+        self._holding = True
+        await self._send(result)
+        stats.emitted += 1
+
+    async def _pump_async(self, iterator: Any) -> None:
+        outs = self._outs
+        stats = self.stats
+        anext = iterator.__anext__
+        while True:
+            try:
+                item = await anext()
+            except StopAsyncIteration:
+                return
+            self._holding = True
+            for out in outs:
+                ob = out.buf
+                if len(ob) >= out.capacity:
+                    await out.wait_space()
+                ob.append(item)
+                if out.getters:
+                    out.wake_getters()
+            stats.emitted += 1
+            self._holding = False
+            if self._stop_requested:
+                return
+
+    async def _pump_iterable(self, iterator: Any) -> None:
+        outs = self._outs
+        stats = self.stats
+        for item in iterator:
+            self._holding = True
+            for out in outs:
+                ob = out.buf
+                if len(ob) >= out.capacity:
+                    await out.wait_space()
+                ob.append(item)
+                if out.getters:
+                    out.wake_getters()
+            stats.emitted += 1
+            self._holding = False
+            if self._stop_requested:
+                return
+
+    async def _pump_thread_gen(self, gen: Any) -> None:
+        """A sync generator runs in the thread pool, one ``next()`` per hop."""
+        assert self._executor is not None
+        try:
+            while True:
+                item = await self._submit(next, gen, _END)
+                if item is _END:
+                    return
+                self._holding = True
+                await self._send(item)
+                self.stats.emitted += 1
+                self._holding = False
+                if self._stop_requested:
+                    return
+        finally:
+            # The generator may still be running in its thread (we were
+            # cancelled while waiting): let that call end before closing it.
+            for cf in list(self._inflight):
+                with contextlib.suppress(BaseException):
+                    await asyncio.wrap_future(cf)
+            await asyncio.wrap_future(self._executor.submit(gen.close))

@@ -1,0 +1,96 @@
+"""Turning a node's ``coro`` value into a callable (or an iterable source).
+
+Three forms are accepted: a callable (or, for a source, an iterable), a name
+that the user's ``coro_map`` turns into one, or an import string
+``"package.module:function"`` / ``"module:Class.method"``. Import strings are
+looked up first in the folder of the spec file they came from, so that a spec
+and its functions can sit side by side.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ResolveError", "import_string", "resolve_coro"]
+
+_path_lock = threading.Lock()
+
+
+class ResolveError(Exception):
+    """A ``coro`` value could not be turned into a callable; the message says why."""
+
+
+def _suggest(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def import_string(target: str, base_dir: Path | None = None) -> Any:
+    """Import ``"module:attr.path"``; ``base_dir`` is searched before ``sys.path``."""
+    module_name, sep, attr_path = target.partition(":")
+    if not sep or not module_name or not attr_path:
+        raise ResolveError(f"cannot import {target!r}: expected 'module:function'")
+    try:
+        if base_dir is not None:
+            # A spec file's folder is searched first for the duration of the
+            # import only; the module then stays in sys.modules like any import.
+            with _path_lock:
+                sys.path.insert(0, str(base_dir))
+                try:
+                    module = importlib.import_module(module_name)
+                finally:
+                    sys.path.remove(str(base_dir))
+        else:
+            module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ResolveError(f"cannot import {target!r}: no module named {exc.name!r}") from None
+    except Exception as exc:
+        raise ResolveError(
+            f"cannot import {target!r}: importing {module_name!r} raised {type(exc).__name__}: {exc}"
+        ) from None
+    obj: Any = module
+    walked = module_name
+    for part in attr_path.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            names = [n for n in dir(obj) if not n.startswith("_")]
+            raise ResolveError(
+                f"cannot import {target!r}: {walked!r} has no attribute {part!r}{_suggest(part, names)}"
+            ) from None
+        walked = f"{walked}.{part}" if walked != module_name else f"{module_name}:{part}"
+    return obj
+
+
+def resolve_coro(
+    value: Any,
+    coro_map: Callable[[Any], Any] | None,
+    base_dir: Path | None = None,
+) -> Any:
+    """Resolve one ``coro`` value; raise :class:`ResolveError` with a clear message."""
+    if coro_map is not None:
+        # Upstream applied coro_map to every value, callables included.
+        try:
+            resolved = coro_map(value)
+        except Exception as exc:
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise ResolveError(f"coro_map could not resolve {value!r} ({detail})") from None
+        if resolved is None:
+            raise ResolveError(f"coro_map returned None for {value!r}")
+        return resolved
+    if isinstance(value, str):
+        if ":" in value:
+            return import_string(value, base_dir)
+        raise ResolveError(
+            f"cannot resolve {value!r}: give a callable, an import string 'module:function', "
+            "or a coro_map that knows this name"
+        )
+    if value is None:
+        raise ResolveError("missing: every node needs a coro")
+    return value

@@ -1,0 +1,89 @@
+"""Per-node statistics and the result of a run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["NodeStats", "RunResult"]
+
+
+@dataclass(slots=True)
+class NodeStats:
+    """Counters of one node, updated while the graph runs.
+
+    ``received``: items taken from its input (a zip counts one per tuple);
+    ``emitted``: results sent on (or kept, for a sink); ``failed``: items whose
+    call failed after its retries; ``retried``: retry attempts made;
+    ``dropped``: items discarded (the rest of a zip's longer inputs);
+    ``peak_depth``: highest depth reached by any of its input links;
+    ``peak_in_flight``: most calls running at once.
+    """
+
+    received: int = 0
+    emitted: int = 0
+    failed: int = 0
+    retried: int = 0
+    dropped: int = 0
+    peak_depth: int = 0
+    peak_in_flight: int = 0
+    started: float | None = None
+    finished: float | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds between the node's start and finish (None while it runs)."""
+        if self.started is None or self.finished is None:
+            return None
+        return self.finished - self.started
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counters as a plain dict (JSON friendly)."""
+        data = asdict(self)
+        data.pop("started")
+        data.pop("finished")
+        data["duration"] = self.duration
+        return data
+
+    def copy(self) -> NodeStats:
+        """A snapshot of the counters."""
+        return NodeStats(**{f: getattr(self, f) for f in self.__slots__})  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What :meth:`Plumber.run` returns.
+
+    ``status`` is ``"completed"`` (every node finished) or ``"stopped"``
+    (ended by :meth:`Plumber.stop`); ``stats`` maps node name to
+    :class:`NodeStats`; ``outputs`` maps each node with ``collect: true`` to
+    the values it returned or yielded, in order; ``duration`` is in seconds.
+    """
+
+    status: str
+    duration: float
+    stats: dict[str, NodeStats]
+    outputs: dict[str, list[Any]] = field(default_factory=dict)
+    graph: Any = field(default=None, repr=False)  # the plan, for diagrams
+
+    @property
+    def stopped(self) -> bool:
+        return self.status == "stopped"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Status, duration, per-node stats and outputs as plain data."""
+        return {
+            "status": self.status,
+            "duration": self.duration,
+            "stats": {name: s.as_dict() for name, s in self.stats.items()},
+            "outputs": {name: list(values) for name, values in self.outputs.items()},
+        }
+
+    def render(self, path: str | Path, format: str | None = None) -> Path:
+        """Draw the graph annotated with this run's figures (see :mod:`pipelines.diagram`)."""
+        from .diagram import render_result
+
+        return render_result(self, path, format)
