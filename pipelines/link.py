@@ -24,7 +24,7 @@ __all__ = ["Link"]
 class Link:
     """A bounded FIFO between producers and one consumer node."""
 
-    __slots__ = ("buf", "capacity", "closed", "getters", "name", "peak", "producers", "putters")
+    __slots__ = ("buf", "capacity", "closed", "getters", "mark", "name", "peak", "producers", "putters")
 
     def __init__(self, name: str, capacity: int, producers: int = 1) -> None:
         if capacity < 1:
@@ -37,6 +37,10 @@ class Link:
         self.producers = producers
         self.closed = producers == 0
         self.peak = 0
+        # Producers take the slow path (:meth:`reserve`) only when the depth
+        # reaches ``mark``: a new peak or a full link. The peak is thus exact
+        # at no cost per item.
+        self.mark = 0
 
     def __len__(self) -> int:
         return len(self.buf)
@@ -93,12 +97,26 @@ class Link:
                     except ValueError:
                         pass
 
+    async def reserve(self) -> int:
+        """Slow path of a put: wait for space if full, record the new peak.
+
+        Called when ``len(buf) >= mark``; on return one item may be appended
+        (without awaiting in between). Returns the new ``mark``.
+        """
+        if len(self.buf) >= self.capacity:
+            await self.wait_space()
+        depth = len(self.buf) + 1
+        if depth > self.peak:
+            self.peak = depth
+        self.mark = mark = min(self.peak, self.capacity)
+        return mark
+
     # -- slow-path helpers --------------------------------------------------
 
     async def put(self, item: Any) -> None:
         """Append one item, waiting while the link is full (backpressure)."""
-        if len(self.buf) >= self.capacity:
-            await self.wait_space()
+        if len(self.buf) >= self.mark:
+            await self.reserve()
         self.buf.append(item)
         if self.getters:
             self.wake_getters()

@@ -244,6 +244,8 @@ class Plumber:
             events.emit("run_finished", error=exc)
             raise
         finally:
+            for proc in procs:
+                proc._sync_peak()
             await self._close_executors(executors, clean)
             self._running = False
             self._finished.set()
@@ -273,7 +275,7 @@ class Plumber:
             procs = self._processors.values()
             self._events.emit(
                 "stats",
-                stats={p.name: p.stats.copy() for p in procs},
+                stats={p.name: p._sync_peak().copy() for p in procs},
                 depths={p.name: p.depth for p in procs},
             )
 

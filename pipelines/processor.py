@@ -71,12 +71,15 @@ class _StopSource(BaseException):
 class _Collector:
     """Stands in for a link where a ``collect: true`` node keeps its results."""
 
-    __slots__ = ("buf", "capacity", "getters")
+    __slots__ = ("buf", "capacity", "getters", "mark")
 
     def __init__(self, values: list[Any]) -> None:
         self.buf = values
-        self.capacity = 2**62
+        self.capacity = self.mark = 2**62  # never full: the fast path always applies
         self.getters: list[Any] = []
+
+    async def reserve(self) -> int:
+        return self.mark
 
 
 class OutputQueue:
@@ -182,6 +185,13 @@ class Processor:
 
     def __repr__(self) -> str:
         return f"<Processor {self.name} ({self.kind}, {self.spec.signature.name})>"
+
+    def _sync_peak(self) -> NodeStats:
+        """Copy the input links' peaks (kept by producers) into the stats."""
+        for link in self._inputs:
+            if link.peak > self.stats.peak_depth:
+                self.stats.peak_depth = link.peak
+        return self.stats
 
     # -- wiring (called by the Plumber) ----------------------------------------
 
@@ -296,13 +306,13 @@ class Processor:
 
     async def _send(self, item: Any) -> None:
         """Put ``item`` to every output, waiting while one is full."""
-        for link in self._outs:
-            buf = link.buf
-            if len(buf) >= link.capacity:
-                await link.wait_space()
-            buf.append(item)
-            if link.getters:
-                link.wake_getters()
+        for out in self._outs:
+            ob = out.buf
+            if len(ob) >= out.mark:
+                await out.reserve()
+            ob.append(item)
+            if out.getters:
+                out.wake_getters()
 
     # -- taking ----------------------------------------------------------------
 
@@ -316,9 +326,6 @@ class Processor:
                     self.stats.dropped += len(values)
                     return _END
                 await link.wait_items()
-            n = len(buf)
-            if n > link.peak:
-                link.peak = n
             values.append(buf.popleft())
             if link.putters:
                 link.wake_putters()
@@ -332,9 +339,6 @@ class Processor:
             if link.closed:
                 return _END
             await link.wait_items()
-        n = len(buf)
-        if n > link.peak:
-            link.peak = n
         item = buf.popleft()
         if link.putters:
             link.wake_putters()
@@ -398,10 +402,8 @@ class Processor:
             await self._run_workers()
             if len(self._inputs) > 1:
                 await self._drain_inputs()
-        for link in self._inputs:
-            if link.peak > stats.peak_depth:
-                stats.peak_depth = link.peak
         self._close_outputs()
+        self._sync_peak()
         stats.finished = time.monotonic()
         if self._events:
             self._events.emit("node_finished", self.name, stats=stats.copy())
@@ -414,67 +416,176 @@ class Processor:
             self._dead_letter.close_one()
 
     async def _loop_serial(self, many: bool) -> None:
-        """The hot loop: one call at a time, everything inline.
+        """``concurrency: 1``: pick the tightest loop for this node's shape."""
+        if len(self._inputs) > 1:
+            await self._loop_general(many, zipped=True)
+        elif not self._outs and not many:
+            await self._loop_sink()
+        elif len(self._outs) == 1 and not many:
+            await self._loop_one()
+        else:
+            await self._loop_general(many, zipped=False)
 
-        Counters live on the stats object (slots), the input peak in a local
-        flushed whenever the loop waits.
+    async def _loop_one(self) -> None:
+        """The hot loop: one input link, one output, one result per call.
+
+        Everything is inline; counters are locals flushed whenever the loop
+        waits or wakes a neighbour, so an idle or slow node's stats are
+        current while a busy one pays nothing per item.
         """
-        invoke = self._with_policy(self._make_invoke(many))
-        outs = self._outs
+        invoke = self._with_policy(self._make_invoke(False))
+        failed = self._failed
         stats = self.stats
-        zipped = len(self._inputs) > 1
         link = self._inputs[0]
         buf = link.buf
         popleft = buf.popleft
-        take_zip = self._take_zip
-        failed = self._failed
-        peak = 0
-        while True:
-            if zipped:
-                item = await take_zip()
-                if item is _END:
-                    break
-            else:
+        out = self._outs[0]
+        ob = out.buf
+        append = ob.append
+        mark = 0  # take out.reserve() when the output depth reaches this
+        received = emitted = 0
+        try:
+            while True:
                 if not buf:
-                    if peak > link.peak:
-                        link.peak = peak
+                    stats.received += received
+                    stats.emitted += emitted
+                    received = emitted = 0
                     if link.closed:
                         break
                     await link.wait_items()
                     continue
-                n = len(buf)
-                if n > peak:
-                    peak = n
                 item = popleft()
                 if link.putters:
                     link.wake_putters()
-            stats.received += 1
-            try:
-                result = await invoke(item)
-            except Exception as exc:
-                await failed(item, exc)
-                continue
-            if many:
-                for value in result:
-                    for out in outs:
-                        ob = out.buf
-                        if len(ob) >= out.capacity:
-                            await out.wait_space()
-                        ob.append(value)
-                        if out.getters:
-                            out.wake_getters()
-                stats.emitted += len(result)
-                continue
-            for out in outs:
-                ob = out.buf
-                if len(ob) >= out.capacity:
-                    await out.wait_space()
-                ob.append(result)
+                received += 1
+                try:
+                    result = await invoke(item)
+                except Exception as exc:
+                    await failed(item, exc)
+                    continue
+                if len(ob) >= mark:
+                    stats.received += received
+                    stats.emitted += emitted
+                    received = emitted = 0
+                    mark = await out.reserve()
+                append(result)
+                emitted += 1
                 if out.getters:
                     out.wake_getters()
-            stats.emitted += 1
-        if peak > link.peak:
-            link.peak = peak
+                    stats.received += received
+                    stats.emitted += emitted
+                    received = emitted = 0
+        finally:
+            stats.received += received
+            stats.emitted += emitted
+
+    async def _loop_sink(self) -> None:
+        """A sink: one input link, results discarded."""
+        invoke = self._with_policy(self._make_invoke(False))
+        failed = self._failed
+        stats = self.stats
+        link = self._inputs[0]
+        buf = link.buf
+        popleft = buf.popleft
+        received = emitted = 0
+        try:
+            while True:
+                if not buf:
+                    stats.received += received
+                    stats.emitted += emitted
+                    received = emitted = 0
+                    if link.closed:
+                        break
+                    await link.wait_items()
+                    continue
+                item = popleft()
+                received += 1
+                if link.putters:
+                    link.wake_putters()
+                    stats.received += received
+                    stats.emitted += emitted
+                    received = emitted = 0
+                try:
+                    await invoke(item)
+                except Exception as exc:
+                    await failed(item, exc)
+                    continue
+                emitted += 1
+        finally:
+            stats.received += received
+            stats.emitted += emitted
+
+    async def _loop_general(self, many: bool, zipped: bool) -> None:
+        """Fan-out, zip, generator functions: still inline, slightly more general."""
+        invoke = self._with_policy(self._make_invoke(many))
+        failed = self._failed
+        outs = self._outs
+        stats = self.stats
+        links = self._inputs
+        link = links[0]
+        buf = link.buf
+        popleft = buf.popleft
+        take_zip = self._take_zip
+        # A zip of two inputs (the common case) takes both items inline.
+        pair = zipped and len(links) == 2
+        link1 = links[1] if pair else link
+        buf1 = link1.buf
+        received = emitted = 0
+        try:
+            while True:
+                if zipped:
+                    if pair and buf and buf1:
+                        item = (popleft(), buf1.popleft())
+                        if link.putters or link1.putters:
+                            link.wake_putters()
+                            link1.wake_putters()
+                    else:
+                        stats.received += received
+                        stats.emitted += emitted
+                        received = emitted = 0
+                        item = await take_zip()
+                        if item is _END:
+                            break
+                else:
+                    if not buf:
+                        stats.received += received
+                        stats.emitted += emitted
+                        received = emitted = 0
+                        if link.closed:
+                            break
+                        await link.wait_items()
+                        continue
+                    item = popleft()
+                    if link.putters:
+                        link.wake_putters()
+                received += 1
+                try:
+                    result = await invoke(item)
+                except Exception as exc:
+                    await failed(item, exc)
+                    continue
+                if many:
+                    for value in result:
+                        for out in outs:
+                            ob = out.buf
+                            if len(ob) >= out.mark:
+                                await out.reserve()
+                            ob.append(value)
+                            if out.getters:
+                                out.wake_getters()
+                    emitted += len(result)
+                    continue
+                for out in outs:
+                    ob = out.buf
+                    if len(ob) >= out.mark:
+                        await out.reserve()
+                    ob.append(result)
+                    if out.getters:
+                        out.wake_getters()
+                emitted += 1
+        finally:
+            stats.received += received
+            stats.emitted += emitted
 
     async def _loop_stream(self) -> None:
         """One call at a time of an async generator; results flow as they are yielded."""
@@ -645,44 +756,67 @@ class Processor:
         await self._send(result)
         stats.emitted += 1
 
+    async def _deliver_slow(self, out: Any) -> None:
+        """A source's slow path: it holds an item while it waits for space.
+
+        A drain requested meanwhile must not interrupt it (the item would be
+        lost): ``_holding`` tells :meth:`_request_stop` to let it finish; the
+        pump then stops after delivering the item to every output.
+        """
+        self._holding = True
+        try:
+            await out.reserve()
+        finally:
+            self._holding = False
+
     async def _pump_async(self, iterator: Any) -> None:
+        # A pump suspends only in anext() (waiting for its next item: a drain
+        # cancels it there) or in _deliver_slow (holding one: a drain waits).
         outs = self._outs
         stats = self.stats
         anext = iterator.__anext__
-        while True:
-            try:
-                item = await anext()
-            except StopAsyncIteration:
-                return
-            self._holding = True
-            for out in outs:
-                ob = out.buf
-                if len(ob) >= out.capacity:
-                    await out.wait_space()
-                ob.append(item)
-                if out.getters:
-                    out.wake_getters()
-            stats.emitted += 1
-            self._holding = False
-            if self._stop_requested:
-                return
+        emitted = 0
+        try:
+            while True:
+                try:
+                    item = await anext()
+                except StopAsyncIteration:
+                    return
+                for out in outs:
+                    ob = out.buf
+                    if len(ob) >= out.mark:
+                        stats.emitted += emitted
+                        emitted = 0
+                        await self._deliver_slow(out)
+                    ob.append(item)
+                    if out.getters:
+                        out.wake_getters()
+                emitted += 1
+                if self._stop_requested:
+                    return
+        finally:
+            stats.emitted += emitted
 
     async def _pump_iterable(self, iterator: Any) -> None:
         outs = self._outs
         stats = self.stats
-        for item in iterator:
-            self._holding = True
-            for out in outs:
-                ob = out.buf
-                if len(ob) >= out.capacity:
-                    await out.wait_space()
-                ob.append(item)
-                if out.getters:
-                    out.wake_getters()
-            stats.emitted += 1
-            self._holding = False
-            if self._stop_requested:
-                return
+        emitted = 0
+        try:
+            for item in iterator:
+                for out in outs:
+                    ob = out.buf
+                    if len(ob) >= out.mark:
+                        stats.emitted += emitted
+                        emitted = 0
+                        await self._deliver_slow(out)
+                    ob.append(item)
+                    if out.getters:
+                        out.wake_getters()
+                emitted += 1
+                if self._stop_requested:
+                    return
+        finally:
+            stats.emitted += emitted
 
     async def _pump_thread_gen(self, gen: Any) -> None:
         """A sync generator runs in the thread pool, one ``next()`` per hop."""
