@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,18 @@ class Plumber:
         base_dir: str | Path | None = None,
         source: str | None = None,
     ) -> None:
-        self._plan: Plan = make_plan(spec, coro_map, Path(base_dir) if base_dir else None, source)
-        env = dict(self._plan.spec.env)
-        env.update(env_vars or {})
-        self.env_vars: dict[str, Any] = env
-        self.stats_interval = stats_interval
-        self._events = EventBus()
-        self._processors: dict[str, Processor] = {}
-        self._fresh = False
-        self._build()
+        # Building allocates a few objects per node and none of them is garbage:
+        # pausing the cyclic GC keeps large graphs linear (50,000 nodes).
+        with _gc_paused():
+            self._plan: Plan = make_plan(spec, coro_map, Path(base_dir) if base_dir else None, source)
+            env = dict(self._plan.spec.env)
+            env.update(env_vars or {})
+            self.env_vars: dict[str, Any] = env
+            self.stats_interval = stats_interval
+            self._events = EventBus()
+            self._processors: dict[str, Processor] = {}
+            self._fresh = False
+            self._build()
         self._running = False
         self._finished: asyncio.Event | None = None
         self._stop_mode: str | None = None
@@ -215,7 +219,8 @@ class Plumber:
         if self._running:
             raise RuntimeError("this Plumber is already running")
         if not self._fresh:
-            self._build()
+            with _gc_paused():
+                self._build()
         self._fresh = False
         self._running = True
         self._stop_mode = None
@@ -330,6 +335,17 @@ class Plumber:
         if self._background is None:
             return await self.run()
         return await self._background
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _first(group: BaseExceptionGroup[Any], kind: type[BaseException]) -> Any:

@@ -148,7 +148,7 @@ class Processor:
         self.spec = spec
         self.env_vars = env_vars
         self.stats = NodeStats()
-        self.uuid = str(uuid.uuid4())
+        self._uuid: str | None = None
         self._events = events
         self._inputs: list[Link] = []  # zip: one link per source in order; else one link
         self._outs: tuple[Any, ...] = ()  # input links of the nodes fed, plus a collector
@@ -167,6 +167,13 @@ class Processor:
     def kind(self) -> str:
         """``source``, ``transform`` or ``sink``."""
         return self.spec.kind
+
+    @property
+    def uuid(self) -> str:
+        """A unique id of this Processor (upstream attribute), made on first use."""
+        if self._uuid is None:
+            self._uuid = str(uuid.uuid4())
+        return self._uuid
 
     @property
     def processor_coro(self) -> Any:

@@ -90,6 +90,7 @@ class LiveView:
         view = self._nodes.get(event.node) if event.node is not None else None
         if event.kind == "run_started":
             self._started = event.time
+            self._last = (event.time, {})
         elif event.kind == "node_started" and view is not None:
             view.state = "running"
         elif event.kind == "node_finished" and view is not None:
@@ -135,7 +136,7 @@ class LiveView:
         table.add_column("state")
         for heading in ("in", "out", "rate/s", "failed", "depth"):
             table.add_column(heading, justify="right")
-        table.add_column("last error", overflow="ellipsis", max_width=48)
+        table.add_column("last error", overflow="ellipsis", no_wrap=True, max_width=48)
         for name, view in self._nodes.items():
             stats = view.stats
             failed = stats.failed if stats else 0
@@ -155,26 +156,26 @@ class LiveView:
 def _seconds(value: float | None) -> str:
     if value is None:
         return ""
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
 
 
 def summary_table(plan: Plan, stats: dict[str, NodeStats]) -> Table:
-    """One row per node: kind, function, received, emitted, failed, retried, dropped, peak depth, time."""
-    table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("node")
-    table.add_column("kind")
-    table.add_column("function")
+    """One row per node: kind, function, received, emitted, failed, retried, dropped, peak input depth, time."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
+    table.add_column("node", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("function", no_wrap=True, overflow="ellipsis", max_width=32)
     columns: tuple[tuple[str, Callable[[NodeStats], Any]], ...] = (
         ("in", lambda s: s.received),
         ("out", lambda s: s.emitted),
         ("failed", lambda s: s.failed),
         ("retried", lambda s: s.retried),
         ("dropped", lambda s: s.dropped),
-        ("peak depth", lambda s: s.peak_depth),
+        ("peak", lambda s: s.peak_depth),
     )
     for heading, _ in columns:
         table.add_column(heading, justify="right")
-    table.add_column("time", justify="right")
+    table.add_column("time", justify="right", no_wrap=True)
     for name, attrs in plan.graph.nodes(data=True):
         node_stats = stats.get(name)
         if node_stats is None:
@@ -199,5 +200,5 @@ STATUS_STYLES: dict[str, str] = {"completed": "bold green", "stopped": "bold yel
 
 def render_summary(plan: Plan, stats: dict[str, NodeStats], status: str, duration: float) -> Group:
     """The summary table followed by one line: the run's status and duration."""
-    line = Text.assemble((status, STATUS_STYLES.get(status, "")), f" in {duration:.3f} s")
+    line = Text.assemble((status, STATUS_STYLES.get(status, "")), f" in {_seconds(duration)}")
     return Group(summary_table(plan, stats), line)
