@@ -1,0 +1,1 @@
+"""Benchmark harness for pipelines (not part of the test suite): python bench/run.py"""
