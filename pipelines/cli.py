@@ -184,7 +184,7 @@ def cli() -> None:
 Examples:
   pipelines run graph.yaml
   pipelines run graph.yaml --set numbers.n=1000 --set double.factor=3
-  pipelines run graph.yaml --json --no-progress | jq .stats
+  pipelines run graph.yaml --json | jq .outputs
   pipelines run graph.yaml --diagram run.svg
 
 The first Ctrl-C (or SIGTERM) stops the sources and lets items in flight
@@ -206,12 +206,10 @@ def run(spec: Path, sets: tuple[str, ...], as_json: bool, no_progress: bool, dia
     diagram_format = _check_diagram(diagram_path) if diagram_path is not None else None
     live = not (no_progress or as_json) and sys.stdout.isatty()
     with _logging(verbose) as handler:
-        outcome = _execute(plumber, live, handler)
-    result, error = outcome
+        result, error = _execute(plumber, live, handler)
 
     if as_json:
         data = result.as_dict()
-        data = {"status": data.pop("status"), **data}
         if error is not None:
             data["error"] = _error_dict(error)
         click.echo(json.dumps(_jsonable(data), indent=2, allow_nan=False))

@@ -144,7 +144,7 @@ def format_for(path: str | Path | None, format: str | None = None) -> str:
     fmt = _SUFFIXES.get(suffix)
     if fmt is None:
         known = ", ".join(_SUFFIXES)
-        raise DiagramError(f"cannot tell the diagram format from {str(path)!r}: use a suffix ({known}) or give a format")
+        raise DiagramError(f"cannot tell the diagram format from {str(path)!r}: name the file with one of {known}")
     return fmt
 
 
@@ -200,7 +200,7 @@ def _capacity(capacity: int) -> str:
     return "unbounded" if capacity == 0 else f"cap {capacity}"
 
 
-def _node_lines(name: str, attrs: dict[str, Any], graph: Any, stats: NodeStats | None) -> list[str]:
+def _node_lines(name: str, attrs: dict[str, Any], stats: NodeStats | None) -> list[str]:
     spec = attrs["spec"]
     lines = [name, _function(spec)]
     tag = MODE_TAGS.get(attrs["mode"])
@@ -279,7 +279,7 @@ def to_digraph(plan: Plan, result: RunResult | None = None) -> graphviz.Digraph:
             style.update(FAILED_STYLE)
         raw = attrs["spec"].raw_coro
         tooltip = f"{name}: {raw}" if isinstance(raw, str) else f"{name}: {_function(attrs['spec'])}"
-        dot.node(ids[name], label=graphviz.nohtml(_dot_text(_node_lines(name, attrs, g, node_stats))),
+        dot.node(ids[name], label=graphviz.nohtml(_dot_text(_node_lines(name, attrs, node_stats))),
                  tooltip=graphviz.nohtml(_dot_text([tooltip])), **style)
     for source, target, attrs in g.edges(data=True):
         extra = {}
@@ -322,7 +322,7 @@ def to_mermaid(plan: Plan, result: RunResult | None = None) -> str:
     for name, attrs in g.nodes(data=True):
         node_stats = stats.get(name)
         opening, closing = MERMAID_SHAPES[attrs["kind"]]
-        label = _mermaid_text(_node_lines(name, attrs, g, node_stats))
+        label = _mermaid_text(_node_lines(name, attrs, node_stats))
         cls = "failed" if node_stats is not None and node_stats.failed else attrs["kind"]
         out.append(f"    {ids[name]}{opening}{label}{closing}:::{cls}")
     dead_links = []

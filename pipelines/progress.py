@@ -31,6 +31,7 @@ STATE_STYLES: dict[str, str] = {
     "waiting": "dim",
     "running": "cyan",
     "done": "green",
+    "stopped": "yellow",
     "failed": "bold red",
 }
 
@@ -106,6 +107,13 @@ class LiveView:
                 view.state = "failed"
         elif event.kind == "stats":
             self._take_stats(event)
+        elif event.kind == "run_finished":
+            # The last figures, also of nodes a failure cancelled before they finished.
+            for proc in self.plumber.nodes:
+                self._nodes[proc.name].stats = proc.stats.copy()
+                self._nodes[proc.name].rate = 0.0
+                if self._nodes[proc.name].state == "running":
+                    self._nodes[proc.name].state = "stopped"
         self._live.refresh()
 
     def _take_stats(self, event: Event) -> None:
