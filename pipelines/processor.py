@@ -35,6 +35,7 @@ log = logging.getLogger("pipelines")
 
 _END = object()  # returned by a take when the input has ended
 _SKIP = object()  # a failed item that was skipped or dead-lettered
+_NO_ITEM = object()  # a source failed: there is no item to report
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,7 @@ class Processor:
         self._inflight: set[concurrent.futures.Future[Any]] = set()
         self._task: asyncio.Task[None] | None = None
         self._stop_requested = False
+        self._started = False
         self._holding = False
         self._stop_cancels = 0
 
@@ -301,13 +303,18 @@ class Processor:
             exc, attempts = exc.error, exc.attempts
         self.stats.failed += 1
         on_error = self.spec.options.on_error
+        if item is _NO_ITEM:
+            item, shown = None, None
+        else:
+            shown = short_repr(item)
         if self._events:
-            self._events.emit("node_failed", self.name, error=exc, item=short_repr(item),
+            self._events.emit("node_failed", self.name, error=exc, item=shown,
                               attempts=attempts, action=on_error)
         if on_error == "raise":
-            raise PipelineError(self.name, short_repr(item), exc, attempts) from exc
-        log.warning("pipelines: node %r failed on item %s (%s: %s); %s", self.name, short_repr(item),
-                    type(exc).__name__, exc, "skipped" if on_error == "skip" else f"sent to {on_error!r}")
+            raise PipelineError(self.name, shown, exc, attempts) from exc
+        log.warning("pipelines: node %r failed%s (%s: %s); %s", self.name,
+                    f" on item {shown}" if shown is not None else "", type(exc).__name__, exc,
+                    "skipped" if on_error == "skip" else f"sent to {on_error!r}")
         if self._dead_letter is not None:
             await self._dead_letter.put(DeadLetter(self.name, item, exc, attempts))
 
@@ -387,6 +394,7 @@ class Processor:
 
     async def _run(self) -> None:
         """Run the node to completion, then end its outputs."""
+        self._started = True
         stats = self.stats
         stats.started = time.monotonic()
         if self._events:
@@ -424,7 +432,9 @@ class Processor:
 
     async def _loop_serial(self, many: bool) -> None:
         """``concurrency: 1``: pick the tightest loop for this node's shape."""
-        if len(self._inputs) > 1:
+        if len(self._inputs) == 2 and not many:
+            await self._loop_zip2()
+        elif len(self._inputs) > 1:
             await self._loop_general(many, zipped=True)
         elif not self._outs and not many:
             await self._loop_sink()
@@ -436,7 +446,9 @@ class Processor:
     async def _loop_one(self) -> None:
         """The hot loop: one input link, one output, one result per call.
 
-        Everything is inline; counters are locals flushed whenever the loop
+        Everything is inline. One local counter per item: every item taken
+        either succeeds (``done``) or fails (counted on the failure path), so
+        ``received`` is derived. Counters are published whenever the loop
         waits or wakes a neighbour, so an idle or slow node's stats are
         current while a busy one pays nothing per item.
         """
@@ -450,13 +462,13 @@ class Processor:
         ob = out.buf
         append = ob.append
         mark = 0  # take out.reserve() when the output depth reaches this
-        received = emitted = 0
+        done = 0
         try:
             while True:
                 if not buf:
-                    stats.received += received
-                    stats.emitted += emitted
-                    received = emitted = 0
+                    stats.received += done
+                    stats.emitted += done
+                    done = 0
                     if link.closed:
                         break
                     await link.wait_items()
@@ -464,63 +476,118 @@ class Processor:
                 item = popleft()
                 if link.putters:
                     link.wake_putters()
-                received += 1
                 try:
                     result = await invoke(item)
                 except Exception as exc:
+                    stats.received += 1
                     await failed(item, exc)
                     continue
+                except BaseException:
+                    stats.received += 1  # taken, then cancelled while in flight
+                    raise
                 if len(ob) >= mark:
-                    stats.received += received
-                    stats.emitted += emitted
-                    received = emitted = 0
+                    stats.received += done
+                    stats.emitted += done
+                    done = 0
                     mark = await out.reserve()
                 append(result)
-                emitted += 1
+                done += 1
                 if out.getters:
                     out.wake_getters()
-                    stats.received += received
-                    stats.emitted += emitted
-                    received = emitted = 0
+                    stats.received += done
+                    stats.emitted += done
+                    done = 0
         finally:
-            stats.received += received
-            stats.emitted += emitted
+            stats.received += done
+            stats.emitted += done
 
     async def _loop_sink(self) -> None:
-        """A sink: one input link, results discarded."""
+        """A sink: one input link, results discarded (counted like :meth:`_loop_one`)."""
         invoke = self._with_policy(self._make_invoke(False))
         failed = self._failed
         stats = self.stats
         link = self._inputs[0]
         buf = link.buf
         popleft = buf.popleft
-        received = emitted = 0
+        done = 0
         try:
             while True:
                 if not buf:
-                    stats.received += received
-                    stats.emitted += emitted
-                    received = emitted = 0
+                    stats.received += done
+                    stats.emitted += done
+                    done = 0
                     if link.closed:
                         break
                     await link.wait_items()
                     continue
                 item = popleft()
-                received += 1
                 if link.putters:
                     link.wake_putters()
-                    stats.received += received
-                    stats.emitted += emitted
-                    received = emitted = 0
+                    stats.received += done
+                    stats.emitted += done
+                    done = 0
                 try:
                     await invoke(item)
                 except Exception as exc:
+                    stats.received += 1
                     await failed(item, exc)
                     continue
-                emitted += 1
+                except BaseException:
+                    stats.received += 1  # taken, then cancelled while in flight
+                    raise
+                done += 1
         finally:
-            stats.received += received
-            stats.emitted += emitted
+            stats.received += done
+            stats.emitted += done
+
+    async def _loop_zip2(self) -> None:
+        """A zip of two inputs (the common case), one result per call."""
+        invoke = self._with_policy(self._make_invoke(False))
+        failed = self._failed
+        outs = self._outs
+        stats = self.stats
+        link0, link1 = self._inputs
+        buf0, buf1 = link0.buf, link1.buf
+        pop0, pop1 = buf0.popleft, buf1.popleft
+        take_zip = self._take_zip
+        done = 0
+        try:
+            while True:
+                if buf0 and buf1:
+                    item = (pop0(), pop1())
+                    if link0.putters or link1.putters:
+                        link0.wake_putters()
+                        link1.wake_putters()
+                        stats.received += done
+                        stats.emitted += done
+                        done = 0
+                else:
+                    stats.received += done
+                    stats.emitted += done
+                    done = 0
+                    item = await take_zip()
+                    if item is _END:
+                        break
+                try:
+                    result = await invoke(item)
+                except Exception as exc:
+                    stats.received += 1
+                    await failed(item, exc)
+                    continue
+                except BaseException:
+                    stats.received += 1  # taken, then cancelled while in flight
+                    raise
+                for out in outs:
+                    ob = out.buf
+                    if len(ob) >= out.mark:
+                        await out.reserve()
+                    ob.append(result)
+                    if out.getters:
+                        out.wake_getters()
+                done += 1
+        finally:
+            stats.received += done
+            stats.emitted += done
 
     async def _loop_general(self, many: bool, zipped: bool) -> None:
         """Fan-out, zip, generator functions: still inline, slightly more general."""
@@ -701,14 +768,22 @@ class Processor:
             return
         self._stop_requested = True
         task = self._task
-        if task is not None and not task.done() and not self._holding:
+        # A task that has not taken its first step cannot catch a cancel (the
+        # coroutine would end before its try block); it sees the flag instead.
+        if task is not None and self._started and not task.done() and not self._holding:
             self._stop_cancels += 1
             task.cancel()
 
     async def _run_source(self) -> None:
         try:
-            if not self._stop_requested:
-                await self._source_body()
+            try:
+                if not self._stop_requested:
+                    await self._source_body()
+            except _StopSource:
+                pass
+            except Exception as exc:
+                self._holding = True  # its failure record is delivered like an item
+                await self._failed(_NO_ITEM, exc)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if not self._stop_cancels or task is None:
@@ -720,10 +795,6 @@ class Processor:
             self._stop_cancels = 0
             if task.cancelling():
                 raise
-        except _StopSource:
-            pass
-        except Exception as exc:
-            await self._failed(None, exc)
 
     async def _source_body(self) -> None:
         spec = self.spec
@@ -763,7 +834,7 @@ class Processor:
         await self._send(result)
         stats.emitted += 1
 
-    async def _deliver_slow(self, out: Any) -> None:
+    async def _deliver_slow(self, out: Any) -> int:
         """A source's slow path: it holds an item while it waits for space.
 
         A drain requested meanwhile must not interrupt it (the item would be
@@ -772,14 +843,18 @@ class Processor:
         """
         self._holding = True
         try:
-            await out.reserve()
+            return await out.reserve()
         finally:
             self._holding = False
 
     async def _pump_async(self, iterator: Any) -> None:
         # A pump suspends only in anext() (waiting for its next item: a drain
-        # cancels it there) or in _deliver_slow (holding one: a drain waits).
+        # cancels it there) or in _deliver_slow (holding one: a drain lets it
+        # deliver, and the pump checks for the stop right after).
         outs = self._outs
+        if len(outs) == 1:
+            await self._pump_async_one(iterator, outs[0])
+            return
         stats = self.stats
         anext = iterator.__anext__
         emitted = 0
@@ -789,18 +864,51 @@ class Processor:
                     item = await anext()
                 except StopAsyncIteration:
                     return
+                waited = False
                 for out in outs:
                     ob = out.buf
                     if len(ob) >= out.mark:
                         stats.emitted += emitted
                         emitted = 0
                         await self._deliver_slow(out)
+                        waited = True
                     ob.append(item)
                     if out.getters:
                         out.wake_getters()
                 emitted += 1
-                if self._stop_requested:
+                if waited and self._stop_requested:
                     return
+        finally:
+            stats.emitted += emitted
+
+    async def _pump_async_one(self, iterator: Any, out: Any) -> None:
+        stats = self.stats
+        anext = iterator.__anext__
+        ob = out.buf
+        append = ob.append
+        mark = 0
+        emitted = 0
+        try:
+            while True:
+                try:
+                    item = await anext()
+                except StopAsyncIteration:
+                    return
+                if len(ob) >= mark:
+                    stats.emitted += emitted
+                    emitted = 0
+                    mark = await self._deliver_slow(out)
+                    append(item)
+                    emitted += 1
+                    if out.getters:
+                        out.wake_getters()
+                    if self._stop_requested:
+                        return
+                    continue
+                append(item)
+                emitted += 1
+                if out.getters:
+                    out.wake_getters()
         finally:
             stats.emitted += emitted
 
@@ -810,35 +918,38 @@ class Processor:
         emitted = 0
         try:
             for item in iterator:
+                waited = False
                 for out in outs:
                     ob = out.buf
                     if len(ob) >= out.mark:
                         stats.emitted += emitted
                         emitted = 0
                         await self._deliver_slow(out)
+                        waited = True
                     ob.append(item)
                     if out.getters:
                         out.wake_getters()
                 emitted += 1
-                if self._stop_requested:
+                if waited and self._stop_requested:
                     return
         finally:
             stats.emitted += emitted
 
     async def _pump_thread_gen(self, gen: Any) -> None:
-        """A sync generator runs in the thread pool, one ``next()`` per hop."""
+        """A sync generator runs in the thread pool, one ``next()`` per hop.
+
+        A thread cannot be interrupted, so a drain never cancels this pump: it
+        lets the ``next()`` under way finish, delivers that item, then stops.
+        """
         assert self._executor is not None
+        self._holding = True
         try:
-            while True:
+            while not self._stop_requested:
                 item = await self._submit(next, gen, _END)
                 if item is _END:
                     return
-                self._holding = True
                 await self._send(item)
                 self.stats.emitted += 1
-                self._holding = False
-                if self._stop_requested:
-                    return
         finally:
             # The generator may still be running in its thread (we were
             # cancelled while waiting): let that call end before closing it.

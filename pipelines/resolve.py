@@ -31,21 +31,46 @@ def _suggest(name: str, candidates: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _local_file(base_dir: Path, module_name: str) -> Path | None:
+    """The file in ``base_dir`` that the top-level package of ``module_name`` is, if any."""
+    top = module_name.split(".")[0]
+    for candidate in (base_dir / f"{top}.py", base_dir / top / "__init__.py"):
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
+def _import_beside(base_dir: Path, module_name: str) -> Any:
+    """Import ``module_name`` from ``base_dir``, which is searched first.
+
+    The folder is on ``sys.path`` for the duration of the import only; the
+    module then stays in ``sys.modules`` like any import. If a module of the
+    same name was imported from elsewhere (another spec's folder), it is
+    dropped first so that each spec gets the functions beside it.
+    """
+    top = module_name.split(".")[0]
+    local = _local_file(base_dir, module_name)
+    with _path_lock:
+        loaded = sys.modules.get(top)
+        loaded_file = getattr(loaded, "__file__", None)
+        if loaded is not None and (loaded_file is None or Path(loaded_file).resolve() != local):
+            for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+                del sys.modules[name]
+        sys.path.insert(0, str(base_dir))
+        try:
+            return importlib.import_module(module_name)
+        finally:
+            sys.path.remove(str(base_dir))
+
+
 def import_string(target: str, base_dir: Path | None = None) -> Any:
     """Import ``"module:attr.path"``; ``base_dir`` is searched before ``sys.path``."""
     module_name, sep, attr_path = target.partition(":")
     if not sep or not module_name or not attr_path:
         raise ResolveError(f"cannot import {target!r}: expected 'module:function'")
     try:
-        if base_dir is not None:
-            # A spec file's folder is searched first for the duration of the
-            # import only; the module then stays in sys.modules like any import.
-            with _path_lock:
-                sys.path.insert(0, str(base_dir))
-                try:
-                    module = importlib.import_module(module_name)
-                finally:
-                    sys.path.remove(str(base_dir))
+        if base_dir is not None and _local_file(base_dir, module_name) is not None:
+            module = _import_beside(base_dir, module_name)
         else:
             module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

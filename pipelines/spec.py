@@ -238,6 +238,8 @@ def _check_node(node: NodeSpec, problems: list[Problem]) -> None:
     message = check_args(sig, node.args, node.is_source)
     if message:
         problems.append(Problem(f"{path}.args", message))
+    if node.is_source and sig.upstream and shape is not Shape.COROUTINE:
+        problems.append(Problem(f"{path}.coro", f"an upstream-style source {sig.name}(self, output_q) must be an async def coroutine function"))
     executor = node.options.executor
     if executor is not None:
         if sig.is_async and executor != "async":
