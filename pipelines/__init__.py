@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from ._version import __version__
-from .errors import PipelineError, Problem, SpecError
+from .errors import PipelineError, Problem, SpecError, UnboundedQueueWarning
 from .events import Event
 from .options import DEFAULT_QUEUE_SIZE, NodeOptions
 from .plumber import Plumber
@@ -35,6 +35,7 @@ __all__ = [
     "Processor",
     "RunResult",
     "SpecError",
+    "UnboundedQueueWarning",
     "__version__",
     "run",
 ]

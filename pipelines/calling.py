@@ -19,7 +19,7 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Shape", "Signature", "classify", "check_args"]
+__all__ = ["Shape", "Signature", "check_args", "classify"]
 
 
 class Shape(enum.Enum):
@@ -72,7 +72,13 @@ def classify(fn: Any) -> Signature:
             return Signature(Shape.ITERABLE, False, False, type(fn).__name__, None)
         raise TypeError(f"is not callable (got {type(fn).__name__})")
     inner = _unwrap(fn)
-    call = inner if inspect.isroutine(inner) or inspect.isclass(inner) else getattr(inner, "__call__", inner)
+    # A callable object is async if its __call__ method is (inspect does not
+    # look through instances on 3.11).
+    call = (
+        inner
+        if inspect.isroutine(inner) or inspect.isclass(inner)
+        else getattr(inner, "__call__", inner)  # noqa: B004
+    )
     if inspect.isasyncgenfunction(call):
         shape = Shape.ASYNC_GEN
     elif inspect.iscoroutinefunction(call):
@@ -86,9 +92,14 @@ def classify(fn: Any) -> Signature:
     except (TypeError, ValueError):  # some builtins have no signature
         sig = None
     params = list(sig.parameters.values()) if sig else []
-    upstream = bool(params) and params[0].name == "self" and params[0].kind in (
-        inspect.Parameter.POSITIONAL_ONLY,
-        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    upstream = (
+        bool(params)
+        and params[0].name == "self"
+        and params[0].kind
+        in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        )
     )
     wants_processor = (
         not upstream
@@ -117,7 +128,11 @@ def check_args(sig: Signature, args: dict[str, Any], is_source: bool) -> str | N
         sig.signature.bind(*positional, **kwargs)
     except TypeError as exc:
         if sig.upstream:
-            how = "coro(processor, output_q, **args)" if is_source else "coro(processor, q_elt, **args)"
+            how = (
+                "coro(processor, output_q, **args)"
+                if is_source
+                else "coro(processor, q_elt, **args)"
+            )
         elif is_source:
             how = "coro(**args)"
         else:

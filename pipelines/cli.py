@@ -95,8 +95,16 @@ class _ConsoleHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            style = "red" if record.levelno >= logging.ERROR else "yellow" if record.levelno >= logging.WARNING else "dim"
-            self.console.print(f"[{style}]{record.levelname.lower()}:[/] {escape(record.getMessage())}")
+            style = (
+                "red"
+                if record.levelno >= logging.ERROR
+                else "yellow"
+                if record.levelno >= logging.WARNING
+                else "dim"
+            )
+            self.console.print(
+                f"[{style}]{record.levelname.lower()}:[/] {escape(record.getMessage())}"
+            )
         except Exception:  # logging must never break the run
             self.handleError(record)
 
@@ -129,20 +137,28 @@ def _apply_sets(data: dict[str, Any], sets: tuple[str, ...]) -> None:
         names = {str(name): name for name in nodes} if isinstance(nodes, dict) else {}
         if node not in names:
             known = ", ".join(names) or "none"
-            raise click.BadParameter(f"{text!r}: no node named {node!r} (nodes: {known})", param_hint="'--set'")
+            raise click.BadParameter(
+                f"{text!r}: no node named {node!r} (nodes: {known})", param_hint="'--set'"
+            )
         spec = nodes[names[node]]
         if not isinstance(spec, dict):
-            raise click.BadParameter(f"{text!r}: node {node!r} is not a mapping in the spec", param_hint="'--set'")
+            raise click.BadParameter(
+                f"{text!r}: node {node!r} is not a mapping in the spec", param_hint="'--set'"
+            )
         args = spec.get("args")
         if args is None:
             args = spec["args"] = {}
         if not isinstance(args, dict):
-            raise click.BadParameter(f"{text!r}: the args of node {node!r} are not a mapping", param_hint="'--set'")
+            raise click.BadParameter(
+                f"{text!r}: the args of node {node!r} are not a mapping", param_hint="'--set'"
+            )
         try:
             args[arg] = yaml.safe_load(raw)
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or exc
-            raise click.BadParameter(f"{text!r}: the value is not valid YAML ({problem})", param_hint="'--set'") from None
+            raise click.BadParameter(
+                f"{text!r}: the value is not valid YAML ({problem})", param_hint="'--set'"
+            ) from None
 
 
 def _load(path: Path, sets: tuple[str, ...] = ()) -> Plumber:
@@ -174,7 +190,9 @@ Examples:
 
 Exit codes: 0 ok, 1 the run failed, 2 bad usage or invalid spec, 130 interrupted.""",
 )
-@click.version_option(__version__, "--version", prog_name="pipelines", message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "--version", prog_name="pipelines", message="%(prog)s %(version)s"
+)
 def cli() -> None:
     """Run, check and draw pipelines graph specs (YAML, JSON or TOML files)."""
 
@@ -192,15 +210,40 @@ reach the sinks; a second one stops at once. Either way the summary is
 printed and the exit code is 130.""",
 )
 @_SPEC
-@click.option("--set", "sets", multiple=True, metavar="NODE.ARG=VALUE",
-              help="Override one of a node's args; VALUE is read as YAML (5, 2.5, true, text). Repeatable.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object instead of a table.")
-@click.option("--no-progress", is_flag=True, help="No live view (it is off anyway when stdout is not a terminal).")
-@click.option("--diagram", "diagram_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="After the run, draw the graph annotated with its figures (svg, png, pdf, dot, mmd).")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NODE.ARG=VALUE",
+    help="Override one of a node's args; VALUE is read as YAML (5, 2.5, true, text). Repeatable.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the result as one JSON object instead of a table.",
+)
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="No live view (it is off anyway when stdout is not a terminal).",
+)
+@click.option(
+    "--diagram",
+    "diagram_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="After the run, draw the graph annotated with its figures (svg, png, pdf, dot, mmd).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show engine log messages and tracebacks.")
-def run(spec: Path, sets: tuple[str, ...], as_json: bool, no_progress: bool, diagram_path: Path | None,
-        verbose: bool) -> None:
+def run(
+    spec: Path,
+    sets: tuple[str, ...],
+    as_json: bool,
+    no_progress: bool,
+    diagram_path: Path | None,
+    verbose: bool,
+) -> None:
     """Run the graph of SPEC to its end and print a per-node summary."""
     plumber = _load(spec, sets)
     diagram_format = _check_diagram(diagram_path) if diagram_path is not None else None
@@ -249,7 +292,11 @@ def _check_diagram(path: Path) -> str:
 
 
 def _error_dict(error: BaseException) -> dict[str, Any]:
-    cause = error.__cause__ if isinstance(error, PipelineError) and error.__cause__ is not None else error
+    cause = (
+        error.__cause__
+        if isinstance(error, PipelineError) and error.__cause__ is not None
+        else error
+    )
     return {
         "node": getattr(error, "node", None),
         "item": getattr(error, "item", None),
@@ -270,7 +317,9 @@ def _report_failure(error: BaseException, verbose: bool) -> None:
         click.echo("(run with --verbose for the traceback)", err=True)
 
 
-def _execute(plumber: Plumber, live: bool, handler: _ConsoleHandler) -> tuple[RunResult, BaseException | None]:
+def _execute(
+    plumber: Plumber, live: bool, handler: _ConsoleHandler
+) -> tuple[RunResult, BaseException | None]:
     """Run the graph with signal handling; return the result and the error that ended it, if any."""
     started = time.monotonic()
     if live:
@@ -315,7 +364,9 @@ async def _run_with_signals(plumber: Plumber, console: Console | None) -> RunRes
         nonlocal received
         received += 1
         if received == 1:
-            message = "stopping: letting items in flight reach the sinks (Ctrl-C again to stop at once)"
+            message = (
+                "stopping: letting items in flight reach the sinks (Ctrl-C again to stop at once)"
+            )
             plumber.request_stop(drain=True)
         else:
             message = "stopping now"
@@ -343,8 +394,13 @@ Examples:
   pipelines validate graph.yaml
   pipelines validate graphs/*.yaml""",
 )
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path),
-                metavar="SPEC...")
+@click.argument(
+    "specs",
+    nargs=-1,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="SPEC...",
+)
 def validate(specs: tuple[Path, ...]) -> None:
     """Check spec files without running them; print every problem with its key path."""
     invalid = 0
@@ -372,21 +428,35 @@ Examples:
 svg, png and pdf need Graphviz's dot program; dot and mermaid are text.""",
 )
 @_SPEC
-@click.option("-o", "--output", required=True, metavar="FILE",
-              help="Where to write; '-' writes to stdout (DOT unless --format says otherwise).")
-@click.option("-f", "--format", "fmt", type=click.Choice([*drawing.FORMATS, "gv", "mmd"], case_sensitive=False),
-              help="Output format; by default it follows FILE's suffix (.svg .png .pdf .dot/.gv .mmd/.mermaid).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FILE",
+    help="Where to write; '-' writes to stdout (DOT unless --format says otherwise).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice([*drawing.FORMATS, "gv", "mmd"], case_sensitive=False),
+    help="Output format; by default it follows FILE's suffix (.svg .png .pdf .dot/.gv .mmd/.mermaid).",
+)
 def render(spec: Path, output: str, fmt: str | None) -> None:
     """Draw the graph of SPEC (Graphviz image, DOT or Mermaid)."""
     plumber = _load(spec)
     to_stdout = output == "-"
     try:
-        fmt = drawing.format_for(None if to_stdout else output, fmt or ("dot" if to_stdout else None))
+        fmt = drawing.format_for(
+            None if to_stdout else output, fmt or ("dot" if to_stdout else None)
+        )
     except drawing.DiagramError as exc:
         raise click.BadParameter(str(exc), param_hint="'--output'") from None
     if to_stdout and fmt in drawing.IMAGE_FORMATS and sys.stdout.isatty():
-        raise click.BadParameter(f"will not write a {fmt} image to a terminal; redirect stdout or use -o FILE",
-                                 param_hint="'--output'")
+        raise click.BadParameter(
+            f"will not write a {fmt} image to a terminal; redirect stdout or use -o FILE",
+            param_hint="'--output'",
+        )
     try:
         if to_stdout:
             data = drawing.draw(plumber.plan, fmt)

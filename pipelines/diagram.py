@@ -68,7 +68,12 @@ _SUFFIXES = {
 #: Mermaid uses the same two colours.
 NODE_STYLES: dict[str, dict[str, str]] = {
     "source": {"shape": "cds", "style": "filled", "fillcolor": "#dff3e4", "color": "#2e7d32"},
-    "transform": {"shape": "box", "style": "rounded,filled", "fillcolor": "#e3edf9", "color": "#1f5fa8"},
+    "transform": {
+        "shape": "box",
+        "style": "rounded,filled",
+        "fillcolor": "#e3edf9",
+        "color": "#1f5fa8",
+    },
     "sink": {"shape": "cylinder", "style": "filled", "fillcolor": "#fdf0d5", "color": "#b26a00"},
 }
 
@@ -104,7 +109,13 @@ FAILED_STYLE: dict[str, str] = {"color": "#c62828", "fillcolor": "#fde2e2", "pen
 _NOTED_OPTIONS = ("concurrency", "retries", "timeout", "executor")
 _DEFAULT_OPTIONS = NodeOptions()
 
-_GRAPH_ATTRS = {"rankdir": "LR", "fontname": "Helvetica", "fontsize": "12", "nodesep": "0.4", "ranksep": "0.6"}
+_GRAPH_ATTRS = {
+    "rankdir": "LR",
+    "fontname": "Helvetica",
+    "fontsize": "12",
+    "nodesep": "0.4",
+    "ranksep": "0.6",
+}
 _NODE_ATTRS = {"fontname": "Helvetica", "fontsize": "11", "margin": "0.15,0.06"}
 _EDGE_ATTRS = {"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"}
 
@@ -144,7 +155,9 @@ def format_for(path: str | Path | None, format: str | None = None) -> str:
     fmt = _SUFFIXES.get(suffix)
     if fmt is None:
         known = ", ".join(_SUFFIXES)
-        raise DiagramError(f"cannot tell the diagram format from {str(path)!r}: name the file with one of {known}")
+        raise DiagramError(
+            f"cannot tell the diagram format from {str(path)!r}: name the file with one of {known}"
+        )
     return fmt
 
 
@@ -157,7 +170,9 @@ def ensure_dot(fmt: str = "svg") -> None:
 # -- labels ------------------------------------------------------------------------
 
 
-def _node_ids(names: list[str], safe: re.Pattern[str], reserved: frozenset[str] = frozenset()) -> dict[str, str]:
+def _node_ids(
+    names: list[str], safe: re.Pattern[str], reserved: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Node name -> identifier: the name itself when plain, else ``n<index>`` (the label keeps the name)."""
     ids: dict[str, str] = {}
     taken = set(names)
@@ -176,8 +191,21 @@ def _node_ids(names: list[str], safe: re.Pattern[str], reserved: frozenset[str] 
 # ':' would be read as a port by DOT edge statements; '<...>' as an HTML label.
 _DOT_SAFE = re.compile(r"[\w.\-]+")
 _MERMAID_SAFE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_MERMAID_RESERVED = frozenset({"end", "graph", "subgraph", "flowchart", "style", "class", "classdef",
-                               "click", "linkstyle", "direction", "default"})
+_MERMAID_RESERVED = frozenset(
+    {
+        "end",
+        "graph",
+        "subgraph",
+        "flowchart",
+        "style",
+        "class",
+        "classdef",
+        "click",
+        "linkstyle",
+        "direction",
+        "default",
+    }
+)
 
 
 def _function(spec: Any) -> str:
@@ -214,8 +242,15 @@ def _node_lines(name: str, attrs: dict[str, Any], stats: NodeStats | None) -> li
             lines.append(f"out {stats.emitted}")
         else:
             lines.append(f"in {stats.received}, out {stats.emitted}")
-        extra = [f"{label} {getattr(stats, field)}" for field, label in
-                 (("failed", "failed"), ("retried", "retried"), ("dropped", "dropped")) if getattr(stats, field)]
+        extra = [
+            f"{label} {getattr(stats, field)}"
+            for field, label in (
+                ("failed", "failed"),
+                ("retried", "retried"),
+                ("dropped", "dropped"),
+            )
+            if getattr(stats, field)
+        ]
         if extra:
             lines.append(", ".join(extra))
     return lines
@@ -260,7 +295,9 @@ def to_digraph(plan: Plan, result: RunResult | None = None) -> graphviz.Digraph:
     try:
         import graphviz
     except ImportError:  # pragma: no cover - a declared dependency
-        raise DiagramError("the 'graphviz' Python package is needed for DOT diagrams: pip install graphviz") from None
+        raise DiagramError(
+            "the 'graphviz' Python package is needed for DOT diagrams: pip install graphviz"
+        ) from None
 
     g = plan.graph
     stats = _stats_of(result)
@@ -278,16 +315,27 @@ def to_digraph(plan: Plan, result: RunResult | None = None) -> graphviz.Digraph:
         if node_stats is not None and node_stats.failed:
             style.update(FAILED_STYLE)
         raw = attrs["spec"].raw_coro
-        tooltip = f"{name}: {raw}" if isinstance(raw, str) else f"{name}: {_function(attrs['spec'])}"
-        dot.node(ids[name], label=graphviz.nohtml(_dot_text(_node_lines(name, attrs, node_stats))),
-                 tooltip=graphviz.nohtml(_dot_text([tooltip])), **style)
+        tooltip = (
+            f"{name}: {raw}" if isinstance(raw, str) else f"{name}: {_function(attrs['spec'])}"
+        )
+        dot.node(
+            ids[name],
+            label=graphviz.nohtml(_dot_text(_node_lines(name, attrs, node_stats))),
+            tooltip=graphviz.nohtml(_dot_text([tooltip])),
+            **style,
+        )
     for source, target, attrs in g.edges(data=True):
         extra = {}
         position = _zip_position(g, source, target)
         if position is not None and attrs["kind"] == "data":
             extra["headlabel"] = position
-        dot.edge(ids[source], ids[target], label=graphviz.nohtml(_dot_text(_edge_lines(attrs, stats.get(target)))),
-                 **EDGE_STYLES[attrs["kind"]], **extra)
+        dot.edge(
+            ids[source],
+            ids[target],
+            label=graphviz.nohtml(_dot_text(_edge_lines(attrs, stats.get(target)))),
+            **EDGE_STYLES[attrs["kind"]],
+            **extra,
+        )
     return dot
 
 
@@ -300,8 +348,10 @@ def to_dot(plan: Plan, result: RunResult | None = None) -> str:
 
 
 def _mermaid_text(lines: list[str]) -> str:
-    escaped = [line.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
-               for line in lines]
+    escaped = [
+        line.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+        for line in lines
+    ]
     return "<br/>".join(escaped)
 
 
@@ -334,9 +384,13 @@ def to_mermaid(plan: Plan, result: RunResult | None = None) -> str:
         out.append(f'    {ids[source]} {arrow}|"{label}"| {ids[target]}')
     for kind, style in NODE_STYLES.items():
         out.append(f"    classDef {kind} fill:{style['fillcolor']},stroke:{style['color']}")
-    out.append(f"    classDef failed fill:{FAILED_STYLE['fillcolor']},stroke:{FAILED_STYLE['color']},stroke-width:3px")
+    out.append(
+        f"    classDef failed fill:{FAILED_STYLE['fillcolor']},stroke:{FAILED_STYLE['color']},stroke-width:3px"
+    )
     if dead_links:
-        out.append(f"    linkStyle {','.join(dead_links)} stroke:{EDGE_STYLES['dead_letter']['color']}")
+        out.append(
+            f"    linkStyle {','.join(dead_links)} stroke:{EDGE_STYLES['dead_letter']['color']}"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -362,7 +416,11 @@ def draw(plan: Plan, format: str, result: RunResult | None = None) -> str | byte
     except graphviz.ExecutableNotFound:
         raise GraphvizNotFound(fmt) from None
     except subprocess.CalledProcessError as exc:
-        detail = exc.stderr.decode(errors="replace").strip() if isinstance(exc.stderr, bytes) else exc.stderr
+        detail = (
+            exc.stderr.decode(errors="replace").strip()
+            if isinstance(exc.stderr, bytes)
+            else exc.stderr
+        )
         raise DiagramError(f"Graphviz could not draw the {fmt} image: {detail or exc}") from None
 
 
@@ -378,7 +436,9 @@ def _write(data: str | bytes, path: str | Path) -> Path:
     return p
 
 
-def render(plan: Plan, path: str | Path, format: str | None = None, result: RunResult | None = None) -> Path:
+def render(
+    plan: Plan, path: str | Path, format: str | None = None, result: RunResult | None = None
+) -> Path:
     """Draw the graph to ``path`` and return it.
 
     The format is ``format`` (svg, png, pdf, dot or mermaid) or follows the

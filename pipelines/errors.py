@@ -6,7 +6,7 @@ import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["PipelineError", "Problem", "SpecError", "short_repr"]
+__all__ = ["PipelineError", "Problem", "SpecError", "UnboundedQueueWarning", "short_repr"]
 
 _repr = reprlib.Repr()
 _repr.maxstring = 80
@@ -71,3 +71,8 @@ class PipelineError(RuntimeError):
         on = f" on item {item}" if item is not None else ""
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         super().__init__(f"node {node!r} failed{on}{tries}: {type(exc).__name__}: {exc}")
+
+
+class UnboundedQueueWarning(UserWarning):
+    """A node has ``queue_size: 0``: its input links are unbounded, so memory is
+    no longer bounded by the link capacities (a fast producer can fill it)."""

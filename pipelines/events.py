@@ -6,6 +6,7 @@ when somebody listens, so an unobserved run pays nothing on its hot path.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -53,10 +54,8 @@ class EventBus:
         self._subscribers.append(callback)
 
         def unsubscribe() -> None:
-            try:
+            with contextlib.suppress(ValueError):
                 self._subscribers.remove(callback)
-            except ValueError:
-                pass
 
         return unsubscribe
 

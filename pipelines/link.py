@@ -15,6 +15,7 @@ wake-up therefore moves up to ``capacity`` items.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from typing import Any
 
@@ -24,7 +25,17 @@ __all__ = ["Link"]
 class Link:
     """A bounded FIFO between producers and one consumer node."""
 
-    __slots__ = ("buf", "capacity", "closed", "getters", "mark", "name", "peak", "producers", "putters")
+    __slots__ = (
+        "buf",
+        "capacity",
+        "closed",
+        "getters",
+        "mark",
+        "name",
+        "peak",
+        "producers",
+        "putters",
+    )
 
     def __init__(self, name: str, capacity: int, producers: int = 1) -> None:
         if capacity < 1:
@@ -78,10 +89,8 @@ class Link:
             await fut
         finally:
             if not fut.done() or fut.cancelled():
-                try:
+                with contextlib.suppress(ValueError):
                     self.getters.remove(fut)
-                except ValueError:
-                    pass
 
     async def wait_space(self) -> None:
         """Wait until the buffer is below capacity (returns at once if it is)."""
@@ -92,10 +101,8 @@ class Link:
                 await fut
             finally:
                 if not fut.done() or fut.cancelled():
-                    try:
+                    with contextlib.suppress(ValueError):
                         self.putters.remove(fut)
-                    except ValueError:
-                        pass
 
     async def reserve(self) -> int:
         """Slow path of a put: wait for space if full, record the new peak.

@@ -22,7 +22,10 @@ def load_file(path: str | Path) -> dict[str, Any]:
     where = str(p)
     fmt = SUFFIXES.get(p.suffix.lower())
     if fmt is None:
-        raise SpecError([Problem("", f"unknown spec file type {p.suffix!r}: use .yaml, .yml, .json or .toml")], where)
+        raise SpecError(
+            [Problem("", f"unknown spec file type {p.suffix!r}: use .yaml, .yml, .json or .toml")],
+            where,
+        )
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -42,9 +45,24 @@ def load_file(path: str | Path) -> dict[str, Any]:
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError([Problem("", f"{where}: {line}invalid YAML: {problem}")], where) from None
     except json.JSONDecodeError as exc:
-        raise SpecError([Problem("", f"{where}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}")], where) from None
+        raise SpecError(
+            [
+                Problem(
+                    "", f"{where}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"
+                )
+            ],
+            where,
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError([Problem("", f"{where}: invalid TOML: {exc}")], where) from None
     if not isinstance(data, dict):
-        raise SpecError([Problem("", f"the file must hold a mapping with 'nodes' and 'graph', got {type(data).__name__}")], where)
+        raise SpecError(
+            [
+                Problem(
+                    "",
+                    f"the file must hold a mapping with 'nodes' and 'graph', got {type(data).__name__}",
+                )
+            ],
+            where,
+        )
     return data

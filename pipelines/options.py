@@ -11,7 +11,14 @@ from typing import Any
 
 from .errors import Problem
 
-__all__ = ["DEFAULT_QUEUE_SIZE", "OPTION_NAMES", "NodeOptions", "parse_defaults", "parse_options", "unknown_key"]
+__all__ = [
+    "DEFAULT_QUEUE_SIZE",
+    "OPTION_NAMES",
+    "NodeOptions",
+    "parse_defaults",
+    "parse_options",
+    "unknown_key",
+]
 
 #: Capacity of every input link unless a node sets ``queue_size``. Deep links
 #: let one wake-up of a consumer move many items (the main lever on throughput,
@@ -77,9 +84,8 @@ def _check(name: str, value: Any) -> str | None:
     elif name == "on_error":
         if not isinstance(value, str) or not value:
             return f"must be 'raise', 'skip' or the name of a dead-letter node, got {value!r}"
-    elif name == "executor":
-        if value is not None and value not in EXECUTORS:
-            return f"must be one of {', '.join(EXECUTORS)}, got {value!r}"
+    elif name == "executor" and value is not None and value not in EXECUTORS:
+        return f"must be one of {', '.join(EXECUTORS)}, got {value!r}"
     return None
 
 
@@ -140,7 +146,9 @@ def parse_options(
                     given.append((key, f"{path}.properties.{key}", value))
                 else:
                     problems.append(
-                        Problem(f"{path}.properties.{key}", "unknown property (known: aggregate_inputs)")
+                        Problem(
+                            f"{path}.properties.{key}", "unknown property (known: aggregate_inputs)"
+                        )
                     )
     for name, where, value in given:
         message = _check(name, value)

@@ -8,13 +8,14 @@ rejected here, with the nodes of each cycle named.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from .errors import Problem, SpecError
+from .errors import Problem, SpecError, UnboundedQueueWarning
 from .spec import GraphSpec, NodeSpec, collect_spec
 
 __all__ = ["Plan", "make_plan"]
@@ -51,13 +52,22 @@ def to_digraph(spec: GraphSpec) -> nx.DiGraph:
     """Build the ``networkx`` model of a spec (no validation)."""
     g = nx.DiGraph(name=spec.name or "")
     for name, node in spec.nodes.items():
-        mode = "merge" if not node.options.aggregate_inputs else ("zip" if len(node.inputs) > 1 else "single")
+        mode = (
+            "merge"
+            if not node.options.aggregate_inputs
+            else ("zip" if len(node.inputs) > 1 else "single")
+        )
         g.add_node(name, kind=node.kind, spec=node, mode=mode)
     for name, node in spec.nodes.items():
         for target in node.outputs:
             g.add_edge(name, target, kind="data", capacity=spec.nodes[target].options.queue_size)
         if node.dead_letter is not None:
-            g.add_edge(name, node.dead_letter, kind="dead_letter", capacity=spec.nodes[node.dead_letter].options.queue_size)
+            g.add_edge(
+                name,
+                node.dead_letter,
+                kind="dead_letter",
+                capacity=spec.nodes[node.dead_letter].options.queue_size,
+            )
     return g
 
 
@@ -90,4 +100,12 @@ def make_plan(
     )
     if problems:
         raise SpecError(problems, source)
+    for name, node in parsed.nodes.items():
+        if node.options.queue_size == 0:
+            warnings.warn(
+                f"node {name!r} has queue_size 0: its input is unbounded, so a fast producer "
+                "can grow it without limit",
+                UnboundedQueueWarning,
+                stacklevel=3,
+            )
     return Plan(parsed, to_digraph(parsed))

@@ -55,7 +55,9 @@ class Plumber:
         # Building allocates a few objects per node and none of them is garbage:
         # pausing the cyclic GC keeps large graphs linear (50,000 nodes).
         with _gc_paused():
-            self._plan: Plan = make_plan(spec, coro_map, Path(base_dir) if base_dir else None, source)
+            self._plan: Plan = make_plan(
+                spec, coro_map, Path(base_dir) if base_dir else None, source
+            )
             env = dict(self._plan.spec.env)
             env.update(env_vars or {})
             self.env_vars: dict[str, Any] = env
@@ -178,15 +180,23 @@ class Plumber:
             else:
                 thread_workers += node.options.concurrency
         if thread_workers:
-            threads = concurrent.futures.ThreadPoolExecutor(thread_workers, thread_name_prefix="pipelines")
+            threads = concurrent.futures.ThreadPoolExecutor(
+                thread_workers, thread_name_prefix="pipelines"
+            )
             executors.append(threads)
             for proc in self._processors.values():
                 node = proc.spec
-                if proc._executor is None and not node.signature.is_async and node.signature.shape is not Shape.ITERABLE:
+                if (
+                    proc._executor is None
+                    and not node.signature.is_async
+                    and node.signature.shape is not Shape.ITERABLE
+                ):
                     proc._executor = threads
         return executors
 
-    async def _close_executors(self, executors: list[concurrent.futures.Executor], clean: bool) -> None:
+    async def _close_executors(
+        self, executors: list[concurrent.futures.Executor], clean: bool
+    ) -> None:
         """Let calls already running in threads/processes end, then shut the pools down."""
         for proc in self._processors.values():
             for cf in list(proc._inflight):

@@ -117,6 +117,9 @@ class OutputQueue:
                 raise asyncio.QueueFull
         for link in p._outs:
             link.buf.append(item)
+            if len(link.buf) > link.peak:
+                link.peak = len(link.buf)
+                link.mark = min(link.peak, link.capacity)
             if link.getters:
                 link.wake_getters()
         p.stats.emitted += 1
@@ -183,6 +186,16 @@ class Processor:
         return self.spec.coro
 
     @property
+    def stop_requested(self) -> bool:
+        """True once a graceful drain (``stop(drain=True)``) asked this source to stop.
+
+        A source that keeps a resource up for the nodes downstream can read it
+        when it is cancelled, to tell a drain (finish serving what is in
+        flight) from a cancellation (release at once).
+        """
+        return self._stop_requested
+
+    @property
     def input_links(self) -> tuple[Link, ...]:
         """The links this node takes from."""
         return tuple(self._inputs)
@@ -204,7 +217,12 @@ class Processor:
 
     # -- wiring (called by the Plumber) ----------------------------------------
 
-    def _wire(self, outs: list[Link], dead_letter: Link | None, executor: concurrent.futures.Executor | None) -> None:
+    def _wire(
+        self,
+        outs: list[Link],
+        dead_letter: Link | None,
+        executor: concurrent.futures.Executor | None,
+    ) -> None:
         targets: list[Any] = list(outs)
         if self.collected is not None:
             targets.append(_Collector(self.collected))
@@ -308,13 +326,19 @@ class Processor:
         else:
             shown = short_repr(item)
         if self._events:
-            self._events.emit("node_failed", self.name, error=exc, item=shown,
-                              attempts=attempts, action=on_error)
+            self._events.emit(
+                "node_failed", self.name, error=exc, item=shown, attempts=attempts, action=on_error
+            )
         if on_error == "raise":
             raise PipelineError(self.name, shown, exc, attempts) from exc
-        log.warning("pipelines: node %r failed%s (%s: %s); %s", self.name,
-                    f" on item {shown}" if shown is not None else "", type(exc).__name__, exc,
-                    "skipped" if on_error == "skip" else f"sent to {on_error!r}")
+        log.warning(
+            "pipelines: node %r failed%s (%s: %s); %s",
+            self.name,
+            f" on item {shown}" if shown is not None else "",
+            type(exc).__name__,
+            exc,
+            "skipped" if on_error == "skip" else f"sent to {on_error!r}",
+        )
         if self._dead_letter is not None:
             await self._dead_letter.put(DeadLetter(self.name, item, exc, attempts))
 
@@ -388,7 +412,11 @@ class Processor:
                         link.getters.remove(fut)
         if dropped:
             self.stats.dropped += dropped
-            log.info("pipelines: node %r: zip ended; dropped %d items left on its other inputs", self.name, dropped)
+            log.info(
+                "pipelines: node %r: zip ended; dropped %d items left on its other inputs",
+                self.name,
+                dropped,
+            )
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -404,7 +432,8 @@ class Processor:
             await self._run_source()
         elif opts.concurrency == 1:
             many = self.spec.signature.shape is Shape.SYNC_GEN or (
-                self.spec.signature.shape is Shape.ASYNC_GEN and (opts.retries or opts.timeout is not None)
+                self.spec.signature.shape is Shape.ASYNC_GEN
+                and (opts.retries or opts.timeout is not None)
             )
             stats.peak_in_flight = 1
             if self.spec.signature.shape is Shape.ASYNC_GEN and not many:
@@ -807,7 +836,9 @@ class Processor:
             if sig.is_async:
                 await fn(self, OutputQueue(self), **kwargs)
             else:
-                raise TypeError("an upstream-style source (self, output_q) must be an async function")
+                raise TypeError(
+                    "an upstream-style source (self, output_q) must be an async function"
+                )
             return
         if shape is Shape.ASYNC_GEN or shape is Shape.ASYNC_ITERABLE:
             agen = fn(**kwargs) if shape is Shape.ASYNC_GEN else fn
@@ -829,7 +860,9 @@ class Processor:
         if shape is Shape.COROUTINE:
             result = await self._with_policy(lambda _: fn(**kwargs))(None)
         else:
-            result = await self._with_policy(lambda _: self._submit(functools.partial(fn, **kwargs)))(None)
+            result = await self._with_policy(
+                lambda _: self._submit(functools.partial(fn, **kwargs))
+            )(None)
         self._holding = True
         await self._send(result)
         stats.emitted += 1

@@ -60,7 +60,9 @@ class LiveView:
     default); messages printed through ``console`` appear above the table.
     """
 
-    def __init__(self, plumber: Plumber, console: Console | None = None, interval: float = 0.25) -> None:
+    def __init__(
+        self, plumber: Plumber, console: Console | None = None, interval: float = 0.25
+    ) -> None:
         self.plumber = plumber
         self.console = console or Console()
         self.interval = interval
@@ -69,8 +71,9 @@ class LiveView:
         self._last: tuple[float, dict[str, int]] | None = None
         self._started: float | None = None
         self._now: float | None = None
-        self._live = Live(console=self.console, auto_refresh=False, transient=True,
-                          get_renderable=self.renderable)
+        self._live = Live(
+            console=self.console, auto_refresh=False, transient=True, get_renderable=self.renderable
+        )
         self._unsubscribe: Callable[[], None] | None = None
 
     def __enter__(self) -> LiveView:
@@ -119,7 +122,11 @@ class LiveView:
     def _take_stats(self, event: Event) -> None:
         snapshot: dict[str, NodeStats] = event.data.get("stats", {})
         depths: dict[str, int] = event.data.get("depths", {})
-        counts = {name: _count(self._kinds[name], s) for name, s in snapshot.items() if name in self._kinds}
+        counts = {
+            name: _count(self._kinds[name], s)
+            for name, s in snapshot.items()
+            if name in self._kinds
+        }
         if self._last is not None:
             then, before = self._last
             elapsed = event.time - then
@@ -136,10 +143,17 @@ class LiveView:
 
     def renderable(self) -> Table:
         """The table as it stands now."""
-        elapsed = (self._now - self._started) if self._started is not None and self._now is not None else 0.0
+        elapsed = (
+            (self._now - self._started)
+            if self._started is not None and self._now is not None
+            else 0.0
+        )
         title = self.plumber.plan.spec.name or self.plumber.plan.spec.source or "pipeline"
-        table = Table(title=f"{title}  [dim]{elapsed:.1f} s, Ctrl-C to stop[/]", box=box.SIMPLE_HEAD,
-                      title_justify="left")
+        table = Table(
+            title=f"{title}  [dim]{elapsed:.1f} s, Ctrl-C to stop[/]",
+            box=box.SIMPLE_HEAD,
+            title_justify="left",
+        )
         table.add_column("node")
         table.add_column("state")
         for heading in ("in", "out", "rate/s", "failed", "depth"):
@@ -203,7 +217,11 @@ def summary_table(plan: Plan, stats: dict[str, NodeStats]) -> Table:
 
 
 #: Colour of the status word under the summary table.
-STATUS_STYLES: dict[str, str] = {"completed": "bold green", "stopped": "bold yellow", "failed": "bold red"}
+STATUS_STYLES: dict[str, str] = {
+    "completed": "bold green",
+    "stopped": "bold yellow",
+    "failed": "bold red",
+}
 
 
 def render_summary(plan: Plan, stats: dict[str, NodeStats], status: str, duration: float) -> Group:

@@ -10,7 +10,9 @@ and its functions can sit side by side.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib
+import importlib.util
 import sys
 import threading
 from collections.abc import Callable
@@ -41,24 +43,44 @@ def _local_file(base_dir: Path, module_name: str) -> Path | None:
 
 
 def _import_beside(base_dir: Path, module_name: str) -> Any:
-    """Import ``module_name`` from ``base_dir``, which is searched first.
+    """Import ``module_name`` from the file beside a spec, in ``base_dir``.
 
-    The folder is on ``sys.path`` for the duration of the import only; the
-    module then stays in ``sys.modules`` like any import. If a module of the
-    same name was imported from elsewhere (another spec's folder), it is
-    dropped first so that each spec gets the functions beside it.
+    The folder is on ``sys.path`` while the module runs (so its own imports of
+    neighbouring modules work). If that top-level name is free, or already
+    names this very file, the module is imported under its own name. If the
+    name is taken by another module (another spec's folder, or a standard
+    module such as ``json``), the local file is loaded under a private name
+    instead: nothing already imported is replaced, and functions still pickle
+    by reference (their module is registered in ``sys.modules``).
     """
-    top = module_name.split(".")[0]
+    top, _, rest = module_name.partition(".")
     local = _local_file(base_dir, module_name)
+    assert local is not None
     with _path_lock:
-        loaded = sys.modules.get(top)
-        loaded_file = getattr(loaded, "__file__", None)
-        if loaded is not None and (loaded_file is None or Path(loaded_file).resolve() != local):
-            for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
-                del sys.modules[name]
         sys.path.insert(0, str(base_dir))
         try:
-            return importlib.import_module(module_name)
+            loaded = sys.modules.get(top)
+            loaded_file = getattr(loaded, "__file__", None)
+            if loaded is None or (loaded_file is not None and Path(loaded_file).resolve() == local):
+                return importlib.import_module(module_name)
+            digest = hashlib.sha1(str(local).encode()).hexdigest()[:10]
+            private = f"_pipelines_local_{digest}_{top}"
+            if private not in sys.modules:
+                is_package = local.name == "__init__.py"
+                spec = importlib.util.spec_from_file_location(
+                    private,
+                    local,
+                    submodule_search_locations=[str(local.parent)] if is_package else None,
+                )
+                assert spec is not None and spec.loader is not None
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[private] = module
+                try:
+                    spec.loader.exec_module(module)
+                except BaseException:
+                    del sys.modules[private]
+                    raise
+            return importlib.import_module(f"{private}.{rest}" if rest else private)
         finally:
             sys.path.remove(str(base_dir))
 

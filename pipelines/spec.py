@@ -103,18 +103,26 @@ def collect_spec(
     problems: list[Problem] = []
     edges: list[tuple[str, str]] = []
     if not isinstance(spec, Mapping):
-        problem = Problem("", f"a spec must be a mapping with 'nodes' and 'graph', got {type(spec).__name__}")
+        problem = Problem(
+            "", f"a spec must be a mapping with 'nodes' and 'graph', got {type(spec).__name__}"
+        )
         return GraphSpec({}, source=source), [problem], edges
     for key in spec:
         if key not in TOP_LEVEL_KEYS:
-            problems.append(Problem(str(key), f"unknown top-level key (known: {', '.join(TOP_LEVEL_KEYS)})"))
+            problems.append(
+                Problem(str(key), f"unknown top-level key (known: {', '.join(TOP_LEVEL_KEYS)})")
+            )
     raw_nodes = spec.get("nodes")
     raw_graph = spec.get("graph")
     if not isinstance(raw_nodes, Mapping) or not raw_nodes:
-        problems.append(Problem("nodes", "missing or empty: a mapping of node name -> node spec is required"))
+        problems.append(
+            Problem("nodes", "missing or empty: a mapping of node name -> node spec is required")
+        )
         raw_nodes = {}
     if not isinstance(raw_graph, Mapping):
-        problems.append(Problem("graph", "missing: a mapping of node name -> list of output nodes is required"))
+        problems.append(
+            Problem("graph", "missing: a mapping of node name -> list of output nodes is required")
+        )
         raw_graph = {}
     defaults = parse_defaults(spec.get("defaults"), problems)
     env = spec.get("env") or {}
@@ -132,7 +140,11 @@ def collect_spec(
             problems.append(Problem(where, f"unknown node {src_name!r} (not a key of nodes)"))
         outs = _as_outputs(targets)
         if outs is None:
-            problems.append(Problem(where, f"must be a list of node names or null, got {type(targets).__name__}"))
+            problems.append(
+                Problem(
+                    where, f"must be a list of node names or null, got {type(targets).__name__}"
+                )
+            )
             continue
         seen: set[str] = set()
         good: list[str] = []
@@ -151,8 +163,13 @@ def collect_spec(
                     edges.append((src_name, target))
         outputs[src_name] = good
     for name in inputs:
-        if name not in outputs and isinstance(raw_graph, Mapping) and name not in raw_graph:
-            problems.append(Problem(f"graph.{name}", f"node {name!r} is missing from graph (use null or [] for no outputs)"))
+        if raw_graph and name not in raw_graph:
+            problems.append(
+                Problem(
+                    f"graph.{name}",
+                    f"node {name!r} is missing from graph (use null or [] for no outputs)",
+                )
+            )
 
     # Nodes: options, coro resolution, signatures.
     nodes: dict[str, NodeSpec] = {}
@@ -161,7 +178,9 @@ def collect_spec(
         name = str(raw_name)
         path = f"nodes.{name}"
         if not isinstance(raw, Mapping):
-            problems.append(Problem(path, f"must be a mapping with at least 'coro', got {type(raw).__name__}"))
+            problems.append(
+                Problem(path, f"must be a mapping with at least 'coro', got {type(raw).__name__}")
+            )
             continue
         for key in raw:
             if key not in NODE_KEYS and key not in NodeOptions.__slots__:
@@ -192,8 +211,16 @@ def collect_spec(
         if isinstance(sig_or_error, str):
             problems.append(Problem(f"{path}.coro", sig_or_error))
             continue
-        nodes[name] = NodeSpec(name, coro, raw["coro"], dict(args), options, sig_or_error,
-                               outputs=tuple(outputs.get(name, ())), inputs=tuple(inputs.get(name, ())))
+        nodes[name] = NodeSpec(
+            name,
+            coro,
+            raw["coro"],
+            dict(args),
+            options,
+            sig_or_error,
+            outputs=tuple(outputs.get(name, ())),
+            inputs=tuple(inputs.get(name, ())),
+        )
 
     # Dead-letter routes: an edge like any other for end of stream.
     dead_from: dict[str, list[str]] = {}
@@ -203,7 +230,9 @@ def collect_spec(
             continue
         where = f"nodes.{node.name}.on_error"
         if target not in inputs:
-            problems.append(Problem(where, f"must be 'raise', 'skip' or a node name; no node named {target!r}"))
+            problems.append(
+                Problem(where, f"must be 'raise', 'skip' or a node name; no node named {target!r}")
+            )
         elif target == node.name:
             problems.append(Problem(where, "a node cannot be its own dead-letter node"))
         else:
@@ -215,13 +244,19 @@ def collect_spec(
             continue
         node.dead_letter_from = tuple(froms)
         if node.inputs and node.options.aggregate_inputs:
-            problems.append(Problem(f"nodes.{target}.properties.aggregate_inputs",
-                                    "a dead-letter node that also has graph inputs must merge them (aggregate_inputs: false)"))
+            problems.append(
+                Problem(
+                    f"nodes.{target}.properties.aggregate_inputs",
+                    "a dead-letter node that also has graph inputs must merge them (aggregate_inputs: false)",
+                )
+            )
 
     for node in nodes.values():
         _check_node(node, problems)
 
-    parsed = GraphSpec(nodes, name=spec.get("name"), version=spec.get("version"), env=dict(env), source=source)
+    parsed = GraphSpec(
+        nodes, name=spec.get("name"), version=spec.get("version"), env=dict(env), source=source
+    )
     return parsed, problems, edges
 
 
@@ -231,7 +266,12 @@ def _check_node(node: NodeSpec, problems: list[Problem]) -> None:
     shape = sig.shape
     if shape in (Shape.ITERABLE, Shape.ASYNC_ITERABLE):
         if not node.is_source:
-            problems.append(Problem(f"{path}.coro", f"a {shape.value} can only feed a source node; this node has inputs"))
+            problems.append(
+                Problem(
+                    f"{path}.coro",
+                    f"a {shape.value} can only feed a source node; this node has inputs",
+                )
+            )
         elif node.args:
             problems.append(Problem(f"{path}.args", f"a {shape.value} source takes no args"))
         return
@@ -239,14 +279,34 @@ def _check_node(node: NodeSpec, problems: list[Problem]) -> None:
     if message:
         problems.append(Problem(f"{path}.args", message))
     if node.is_source and sig.upstream and shape is not Shape.COROUTINE:
-        problems.append(Problem(f"{path}.coro", f"an upstream-style source {sig.name}(self, output_q) must be an async def coroutine function"))
+        problems.append(
+            Problem(
+                f"{path}.coro",
+                f"an upstream-style source {sig.name}(self, output_q) must be an async def coroutine function",
+            )
+        )
     executor = node.options.executor
     if executor is not None:
         if sig.is_async and executor != "async":
-            problems.append(Problem(f"{path}.executor", f"{executor!r} runs plain def functions; {sig.name} is async (use 'async' or leave it out)"))
+            problems.append(
+                Problem(
+                    f"{path}.executor",
+                    f"{executor!r} runs plain def functions; {sig.name} is async (use 'async' or leave it out)",
+                )
+            )
         elif not sig.is_async and executor == "async":
-            problems.append(Problem(f"{path}.executor", f"{sig.name} is a plain def function; it runs in a 'thread' (default) or 'process', never on the event loop"))
+            problems.append(
+                Problem(
+                    f"{path}.executor",
+                    f"{sig.name} is a plain def function; it runs in a 'thread' (default) or 'process', never on the event loop",
+                )
+            )
         if executor == "process" and (sig.upstream or sig.wants_processor):
-            problems.append(Problem(f"{path}.executor", "a function that takes its Processor cannot run in another process"))
+            problems.append(
+                Problem(
+                    f"{path}.executor",
+                    "a function that takes its Processor cannot run in another process",
+                )
+            )
         if executor == "process" and node.is_source:
             problems.append(Problem(f"{path}.executor", "sources cannot use executor 'process'"))

@@ -29,11 +29,16 @@ INSTALL_SENTENCE = (
 )
 
 
-def pipelines(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def pipelines(
+    *args: str | Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the command to its end and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", "pipelines", *map(str, args)],
-        capture_output=True, text=True, timeout=30, env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
     )
 
 
@@ -41,7 +46,9 @@ def start(*args: str | Path) -> subprocess.Popen[str]:
     """Start the command in the background (for the signal tests)."""
     return subprocess.Popen(
         [sys.executable, "-m", "pipelines", *map(str, args)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -61,8 +68,10 @@ def summary_rows(stdout: str) -> dict[str, list[str]]:
     """The summary table as node -> [kind, function, in, out, failed, retried, dropped, peak, time]."""
     rows = {}
     lines = stdout.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.split()[:3] == ["node", "kind", "function"])
-    for line in lines[header + 2:]:
+    header = next(
+        i for i, line in enumerate(lines) if line.split()[:3] == ["node", "kind", "function"]
+    )
+    for line in lines[header + 2 :]:
         cells = line.split()
         if len(cells) < 9:
             break
@@ -123,7 +132,11 @@ def test_run_prints_a_summary_table_and_the_duration():
         "double": ["transform", "double"],
         "out": ["sink", "keep"],
     }
-    assert counts(rows) == {"numbers": (0, 5, 0, 0, 0), "double": (5, 5, 0, 0, 0), "out": (5, 5, 0, 0, 0)}
+    assert counts(rows) == {
+        "numbers": (0, 5, 0, 0, 0),
+        "double": (5, 5, 0, 0, 0),
+        "out": (5, 5, 0, 0, 0),
+    }
     assert re.fullmatch(r"completed in \d+\.\d+ m?s", done.stdout.splitlines()[-1])
     assert "\x1b[" not in done.stdout  # no colours and no live view when stdout is not a terminal
     assert done.stderr == ""
@@ -136,14 +149,37 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
     assert list(result) == ["status", "duration", "stats", "outputs"]
     assert result["status"] == "completed"
     assert isinstance(result["duration"], float)
-    stats = {name: {k: v for k, v in s.items() if k != "duration"} for name, s in result["stats"].items()}
+    stats = {
+        name: {k: v for k, v in s.items() if k != "duration"} for name, s in result["stats"].items()
+    }
     assert stats == {
-        "numbers": {"received": 0, "emitted": 5, "failed": 0, "retried": 0, "dropped": 0,
-                    "peak_depth": 0, "peak_in_flight": 0},
-        "double": {"received": 5, "emitted": 5, "failed": 0, "retried": 0, "dropped": 0,
-                   "peak_depth": stats["double"]["peak_depth"], "peak_in_flight": 1},
-        "out": {"received": 5, "emitted": 5, "failed": 0, "retried": 0, "dropped": 0,
-                "peak_depth": stats["out"]["peak_depth"], "peak_in_flight": 1},
+        "numbers": {
+            "received": 0,
+            "emitted": 5,
+            "failed": 0,
+            "retried": 0,
+            "dropped": 0,
+            "peak_depth": 0,
+            "peak_in_flight": 0,
+        },
+        "double": {
+            "received": 5,
+            "emitted": 5,
+            "failed": 0,
+            "retried": 0,
+            "dropped": 0,
+            "peak_depth": stats["double"]["peak_depth"],
+            "peak_in_flight": 1,
+        },
+        "out": {
+            "received": 5,
+            "emitted": 5,
+            "failed": 0,
+            "retried": 0,
+            "dropped": 0,
+            "peak_depth": stats["out"]["peak_depth"],
+            "peak_in_flight": 1,
+        },
     }
     assert 1 <= stats["double"]["peak_depth"] <= 5
     assert result["outputs"] == {"out": [2, 4, 6, 8, 10]}
@@ -152,25 +188,39 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
 def test_run_json_gives_values_json_cannot_hold_as_their_repr():
     done = pipelines("run", SPECS / "odd.yaml", "--json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["outputs"] == {"odd": [
-        {"n": 1, "set": "{1}", "complex": "(1+1j)", "tuple": [1, 1]},
-        {"n": 2, "set": "{2}", "complex": "(2+1j)", "tuple": [2, 2]},
-    ]}
+    assert json.loads(done.stdout)["outputs"] == {
+        "odd": [
+            {"n": 1, "set": "{1}", "complex": "(1+1j)", "tuple": [1, 1]},
+            {"n": 2, "set": "{2}", "complex": "(2+1j)", "tuple": [2, 2]},
+        ]
+    }
 
 
 def test_set_overrides_node_args_parsed_as_yaml():
-    done = pipelines("run", NUMBERS, "--json", "--set", "numbers.n=3", "--set", "double.factor=10",
-                     "--set", "numbers.start=-1")
+    done = pipelines(
+        "run",
+        NUMBERS,
+        "--json",
+        "--set",
+        "numbers.n=3",
+        "--set",
+        "double.factor=10",
+        "--set",
+        "numbers.start=-1",
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["outputs"] == {"out": [-10, 0, 10]}
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ("nope.n=3", "'nope.n=3': no node named 'nope' (nodes: numbers, double, out)"),
-    ("numbers=3", "'numbers=3': expected NODE.ARG=VALUE"),
-    ("numbers.n", "'numbers.n': expected NODE.ARG=VALUE"),
-    ("numbers.n=[1", "'numbers.n=[1': the value is not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("nope.n=3", "'nope.n=3': no node named 'nope' (nodes: numbers, double, out)"),
+        ("numbers=3", "'numbers=3': expected NODE.ARG=VALUE"),
+        ("numbers.n", "'numbers.n': expected NODE.ARG=VALUE"),
+        ("numbers.n=[1", "'numbers.n=[1': the value is not valid YAML"),
+    ],
+)
 def test_a_malformed_set_is_a_usage_error(override, message):
     done = pipelines("run", NUMBERS, "--set", override)
     assert done.returncode == 2
@@ -203,7 +253,9 @@ def test_verbose_shows_the_traceback_of_a_failure():
     assert done.returncode == 1
     assert "Traceback (most recent call last)" in done.stderr
     assert 'raise ValueError(f"{x} is bad")' in done.stderr
-    assert done.stderr.rstrip().endswith("error: node 'check' failed on item 3: ValueError: 3 is bad")
+    assert done.stderr.rstrip().endswith(
+        "error: node 'check' failed on item 3: ValueError: 3 is bad"
+    )
 
 
 def test_a_failed_run_in_json_reports_the_error():
@@ -211,7 +263,12 @@ def test_a_failed_run_in_json_reports_the_error():
     assert done.returncode == 1
     result = json.loads(done.stdout)
     assert result["status"] == "failed"
-    assert result["error"] == {"node": "check", "item": "3", "type": "ValueError", "message": "3 is bad"}
+    assert result["error"] == {
+        "node": "check",
+        "item": "3",
+        "type": "ValueError",
+        "message": "3 is bad",
+    }
     assert result["outputs"] == {"out": [1, 2]}
     assert result["stats"]["check"]["failed"] == 1
 
@@ -229,11 +286,17 @@ def test_run_of_an_invalid_spec_prints_every_problem_and_exits_2():
     )
 
 
-@pytest.mark.parametrize(("spec", "problem"), [
-    (SPECS / "missing.yaml", "  - file not found"),
-    (SPECS / "broken.yaml", "line 3, column 1: invalid YAML"),
-    (SPECS / "cli_funcs.py", "  - unknown spec file type '.py': use .yaml, .yml, .json or .toml"),
-])
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        (SPECS / "missing.yaml", "  - file not found"),
+        (SPECS / "broken.yaml", "line 3, column 1: invalid YAML"),
+        (
+            SPECS / "cli_funcs.py",
+            "  - unknown spec file type '.py': use .yaml, .yml, .json or .toml",
+        ),
+    ],
+)
 @pytest.mark.parametrize("command", ["run", "validate", "render"])
 def test_user_mistakes_exit_2_without_a_traceback(command, spec, problem):
     extra = ["-o", "-"] if command == "render" else []
@@ -254,8 +317,12 @@ def test_no_progress_and_no_terminal_mean_no_live_view():
 def _run_in_terminal(*args: str | Path) -> tuple[int, str]:
     """Run the command with stdout on a pseudo-terminal; return (exit code, everything it drew)."""
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines", *map(str, args)],
-                            stdout=follower, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "120"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines", *map(str, args)],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "120"},
+    )
     os.close(follower)
     chunks = []
     while True:
@@ -287,12 +354,15 @@ async def test_live_view_shows_each_node_figures():
     plumber = Plumber.from_file(SPECS / "failing.yaml")
     console = Console(file=io.StringIO(), force_terminal=True, width=120)
     view = LiveView(plumber, console)
-    with view:
-        with pytest.raises(Exception, match="node 'check' failed"):
-            await plumber.run()
+    with view, pytest.raises(Exception, match="node 'check' failed"):
+        await plumber.run()
     out = Console(file=io.StringIO(), width=120)
     out.print(view.renderable())
-    lines = {line.split()[0]: line.split() for line in out.file.getvalue().splitlines()[3:] if line.strip()}
+    lines = {
+        line.split()[0]: line.split()
+        for line in out.file.getvalue().splitlines()[3:]
+        if line.strip()
+    }
     assert lines["numbers"][:3] == ["numbers", "done", "5"]
     assert lines["check"][:6] == ["check", "failed", "3", "2", "1", "ValueError:"]
     assert plumber.stats_interval == view.interval
@@ -308,13 +378,18 @@ def test_first_signal_drains_prints_the_summary_and_exits_130(sig):
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130
-    assert err == "stopping: letting items in flight reach the sinks (Ctrl-C again to stop at once)\n"
+    assert (
+        err == "stopping: letting items in flight reach the sinks (Ctrl-C again to stop at once)\n"
+    )
     rows = counts(summary_rows(out))
     produced = rows["ticks"][1]
     assert produced >= 1
     # Drained: everything the source produced went all the way through.
-    assert rows == {"ticks": (0, produced, 0, 0, 0), "double": (produced, produced, 0, 0, 0),
-                    "out": (produced, produced, 0, 0, 0)}
+    assert rows == {
+        "ticks": (0, produced, 0, 0, 0),
+        "double": (produced, produced, 0, 0, 0),
+        "out": (produced, produced, 0, 0, 0),
+    }
     assert out.splitlines()[-1].startswith("stopped in ")
 
 
@@ -361,17 +436,27 @@ def test_validate_prints_every_problem_with_its_key_path_and_exits_2():
     assert done.stdout == f"{NUMBERS}: ok: 3 nodes, 2 edges, 1 sources (numbers), 1 sinks (out)\n"
     problems = [line for line in done.stderr.splitlines() if line.startswith("  - ")]
     assert [p.split(":")[0] for p in problems] == [
-        "  - graph.double", "  - nodes.numbers.coro", "  - nodes.double.concurrency",
+        "  - graph.double",
+        "  - nodes.numbers.coro",
+        "  - nodes.double.concurrency",
     ]
 
 
 # -- render ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "fmt"), [
-    ("graph.svg", "svg"), ("graph.png", "png"), ("graph.pdf", "pdf"),
-    ("graph.dot", "dot"), ("graph.gv", "dot"), ("graph.mmd", "mermaid"), ("graph.mermaid", "mermaid"),
-])
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("graph.svg", "svg"),
+        ("graph.png", "png"),
+        ("graph.pdf", "pdf"),
+        ("graph.dot", "dot"),
+        ("graph.gv", "dot"),
+        ("graph.mmd", "mermaid"),
+        ("graph.mermaid", "mermaid"),
+    ],
+)
 def test_render_format_follows_the_suffix(tmp_path, name, fmt):
     target = tmp_path / name
     done = pipelines("render", NUMBERS, "-o", target)
@@ -423,7 +508,9 @@ def test_render_image_without_graphviz_says_how_to_install_it(tmp_path):
 
 
 def test_run_diagram_without_graphviz_fails_before_running(tmp_path):
-    done = pipelines("run", NUMBERS, "--diagram", tmp_path / "run.svg", env=path_without_dot(tmp_path))
+    done = pipelines(
+        "run", NUMBERS, "--diagram", tmp_path / "run.svg", env=path_without_dot(tmp_path)
+    )
     assert done.returncode == 1
     assert done.stdout == ""  # nothing ran
     assert done.stderr == f"error: {INSTALL_SENTENCE.format(fmt='svg')}\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import Plumber, RunResult
+from pipelines import Plumber, RunResult, UnboundedQueueWarning
 from pipelines.diagram import (
     DiagramError,
     GraphvizNotFound,
@@ -23,8 +23,15 @@ SPECS = Path(__file__).parent / "specs"
 SVG = "{http://www.w3.org/2000/svg}svg"
 
 DEMO_EDGES = {
-    ("left", "clean"), ("right", "clean"), ("clean", "upper"), ("clean", "length"),
-    ("upper", "pair"), ("length", "pair"), ("pair", "check"), ("check", "report"), ("check", "rejects"),
+    ("left", "clean"),
+    ("right", "clean"),
+    ("clean", "upper"),
+    ("clean", "length"),
+    ("upper", "pair"),
+    ("length", "pair"),
+    ("pair", "check"),
+    ("check", "report"),
+    ("check", "rejects"),
 }
 
 
@@ -43,7 +50,9 @@ def _attrs(text: str) -> dict[str, str]:
     return {key: _unquote(value) for key, value in _ATTR.findall(text)}
 
 
-def parse_dot(source: str) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str], dict[str, str]], dict[str, str]]:
+def parse_dot(
+    source: str,
+) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str], dict[str, str]], dict[str, str]]:
     """(nodes -> attrs, (tail, head) -> attrs, graph attrs) of a DOT text."""
     nodes, edges, graph = {}, {}, {}
     for line in source.splitlines():
@@ -56,7 +65,9 @@ def parse_dot(source: str) -> tuple[dict[str, dict[str, str]], dict[tuple[str, s
     return nodes, edges, graph
 
 
-def parse_mermaid(source: str) -> tuple[dict[str, tuple[str, str]], dict[tuple[str, str], tuple[str, str]]]:
+def parse_mermaid(
+    source: str,
+) -> tuple[dict[str, tuple[str, str]], dict[tuple[str, str], tuple[str, str]]]:
     """(node id -> (label, class), (tail, head) -> (arrow, label)) of a Mermaid flowchart."""
     nodes, edges = {}, {}
     for line in source.splitlines():
@@ -82,7 +93,17 @@ async def demo_result(demo) -> RunResult:
 
 def test_dot_has_every_node_and_edge(demo):
     nodes, edges, _ = parse_dot(to_dot(demo.plan))
-    assert set(nodes) == {"left", "right", "clean", "upper", "length", "pair", "check", "report", "rejects"}
+    assert set(nodes) == {
+        "left",
+        "right",
+        "clean",
+        "upper",
+        "length",
+        "pair",
+        "check",
+        "report",
+        "rejects",
+    }
     assert set(edges) == DEMO_EDGES
 
 
@@ -96,10 +117,15 @@ def test_node_shape_and_colour_follow_its_kind(demo):
     nodes, _, _ = parse_dot(to_dot(demo.plan))
     looks = {name: (a["shape"], a["color"]) for name, a in nodes.items()}
     assert looks == {
-        "left": ("cds", "#2e7d32"), "right": ("cds", "#2e7d32"),
-        "clean": ("box", "#1f5fa8"), "upper": ("box", "#1f5fa8"), "length": ("box", "#1f5fa8"),
-        "pair": ("box", "#1f5fa8"), "check": ("box", "#1f5fa8"),
-        "report": ("cylinder", "#b26a00"), "rejects": ("cylinder", "#b26a00"),
+        "left": ("cds", "#2e7d32"),
+        "right": ("cds", "#2e7d32"),
+        "clean": ("box", "#1f5fa8"),
+        "upper": ("box", "#1f5fa8"),
+        "length": ("box", "#1f5fa8"),
+        "pair": ("box", "#1f5fa8"),
+        "check": ("box", "#1f5fa8"),
+        "report": ("cylinder", "#b26a00"),
+        "rejects": ("cylinder", "#b26a00"),
     }
 
 
@@ -120,7 +146,10 @@ def test_zip_and_merge_nodes_are_marked(demo):
     assert nodes["clean"]["peripheries"] == nodes["pair"]["peripheries"] == "2"
     assert "peripheries" not in nodes["upper"]
     # The position of each zip input (the order of the tuple) is on its arrow head.
-    assert (edges[("upper", "pair")]["headlabel"], edges[("length", "pair")]["headlabel"]) == ("1", "2")
+    assert (edges[("upper", "pair")]["headlabel"], edges[("length", "pair")]["headlabel"]) == (
+        "1",
+        "2",
+    )
     assert "headlabel" not in edges[("left", "clean")]
 
 
@@ -134,8 +163,13 @@ def test_edges_show_link_capacity_and_dead_letter_edges_are_dashed(demo):
 
 
 def test_an_unbounded_link_is_labelled_unbounded():
-    spec = {"nodes": {"a": {"coro": [1, 2]}, "b": {"coro": print, "queue_size": 0}}, "graph": {"a": ["b"], "b": None}}
-    _, edges, _ = parse_dot(to_dot(Plumber(spec).plan))
+    spec = {
+        "nodes": {"a": {"coro": [1, 2]}, "b": {"coro": print, "queue_size": 0}},
+        "graph": {"a": ["b"], "b": None},
+    }
+    with pytest.warns(UnboundedQueueWarning):
+        plumber = Plumber(spec)
+    _, edges, _ = parse_dot(to_dot(plumber.plan))
     assert edges[("a", "b")]["label"] == "unbounded"
 
 
@@ -144,8 +178,12 @@ def test_awkward_node_names_keep_their_label_and_still_draw(tmp_path):
         return x
 
     spec = {
-        "nodes": {"in:put": {"coro": [1]}, "two words": {"coro": keep}, "end": {"coro": keep},
-                  "<b>": {"coro": keep}},
+        "nodes": {
+            "in:put": {"coro": [1]},
+            "two words": {"coro": keep},
+            "end": {"coro": keep},
+            "<b>": {"coro": keep},
+        },
         "graph": {"in:put": ["two words"], "two words": ["end"], "end": ["<b>"], "<b>": None},
     }
     plan = Plumber(spec).plan
@@ -153,12 +191,18 @@ def test_awkward_node_names_keep_their_label_and_still_draw(tmp_path):
     names = {a["label"].split("\\n")[0]: node_id for node_id, a in nodes.items()}
     assert set(names) == {"in:put", "two words", "end", "<b>"}
     assert ":" not in names["in:put"]  # a ':' would be read as a port in an edge
-    assert set(edges) == {(names["in:put"], names["two words"]), (names["two words"], names["end"]),
-                          (names["end"], names["<b>"])}
+    assert set(edges) == {
+        (names["in:put"], names["two words"]),
+        (names["two words"], names["end"]),
+        (names["end"], names["<b>"]),
+    }
     assert ET.parse(render(plan, tmp_path / "odd.svg")).getroot().tag == SVG
     mermaid_nodes, mermaid_edges = parse_mermaid(to_mermaid(plan))
     assert {label.split("<br/>")[0] for label, _ in mermaid_nodes.values()} == {
-        "in:put", "two words", "end", "#lt;b#gt;"
+        "in:put",
+        "two words",
+        "end",
+        "#lt;b#gt;",
     }
     assert "end" not in mermaid_nodes  # a Mermaid keyword
     assert len(mermaid_edges) == 3
@@ -180,7 +224,7 @@ def test_a_run_annotates_items_failures_and_peak_depths(demo_result):
     assert (nodes["check"]["color"], nodes["check"]["penwidth"]) == ("#c62828", "2.5")
     assert nodes["report"]["color"] == "#b26a00"
     # Each edge shows the peak input depth of the node it feeds.
-    for (tail, head), attrs in edges.items():
+    for (_tail, head), attrs in edges.items():
         assert attrs["label"].split("\\n")[-1] == f"peak {demo_result.stats[head].peak_depth}"
     assert re.fullmatch(r"word-check: completed in \d+\.\d\d s", graph["label"])
 
@@ -221,18 +265,28 @@ def test_text_formats_and_the_plumber_methods_agree(demo, tmp_path):
     assert demo.render(tmp_path / "g.txt", format="dot").read_text() == demo.to_dot()
 
 
-@pytest.mark.parametrize(("path", "format", "expected"), [
-    ("a.svg", None, "svg"), ("a.PNG", None, "png"), ("a.gv", None, "dot"), ("a.mermaid", None, "mermaid"),
-    ("a.svg", "mmd", "mermaid"), ("a", "DOT", "dot"),
-])
+@pytest.mark.parametrize(
+    ("path", "format", "expected"),
+    [
+        ("a.svg", None, "svg"),
+        ("a.PNG", None, "png"),
+        ("a.gv", None, "dot"),
+        ("a.mermaid", None, "mermaid"),
+        ("a.svg", "mmd", "mermaid"),
+        ("a", "DOT", "dot"),
+    ],
+)
 def test_format_comes_from_the_argument_or_the_suffix(path, format, expected):
     assert format_for(path, format) == expected
 
 
-@pytest.mark.parametrize(("path", "format", "message"), [
-    ("a.txt", None, "cannot tell the diagram format from 'a.txt'"),
-    ("a.svg", "jpeg", "unknown diagram format 'jpeg'"),
-])
+@pytest.mark.parametrize(
+    ("path", "format", "message"),
+    [
+        ("a.txt", None, "cannot tell the diagram format from 'a.txt'"),
+        ("a.svg", "jpeg", "unknown diagram format 'jpeg'"),
+    ],
+)
 def test_unknown_formats_are_refused(demo, tmp_path, monkeypatch, path, format, message):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(DiagramError, match=message):
@@ -252,7 +306,11 @@ def test_missing_graphviz_is_one_clear_sentence_and_text_still_works(demo, tmp_p
     assert isinstance(caught.value, DiagramError)
     assert not (tmp_path / "g.svg").exists()
     assert demo.render(tmp_path / "g.dot").read_text().startswith('digraph "word-check" {')
-    assert demo.render(tmp_path / "g.mmd").read_text().startswith("---\ntitle: word-check\n---\nflowchart LR\n")
+    assert (
+        demo.render(tmp_path / "g.mmd")
+        .read_text()
+        .startswith("---\ntitle: word-check\n---\nflowchart LR\n")
+    )
 
 
 # -- Mermaid ------------------------------------------------------------------------
@@ -276,5 +334,8 @@ def test_mermaid_of_a_run_marks_failed_nodes(demo_result):
     assert nodes["check"][1] == "failed"
     assert nodes["check"][0].endswith("<br/>in 9, out 6<br/>failed 3, retried 6")
     assert nodes["report"][1] == "sink"
-    assert edges[("check", "report")][1] == f"cap 1024<br/>peak {demo_result.stats['report'].peak_depth}"
+    assert (
+        edges[("check", "report")][1]
+        == f"cap 1024<br/>peak {demo_result.stats['report'].peak_depth}"
+    )
     assert "classDef failed " in source

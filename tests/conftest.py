@@ -1,0 +1,36 @@
+"""Shared test fixtures: every test must leave no engine thread, process or task behind."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_threads():
+    """Fail a test that leaves a pipelines worker thread running."""
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    leftover = [
+        t.name
+        for t in threading.enumerate()
+        if t.ident not in before and t.name.startswith("pipelines") and t.is_alive()
+    ]
+    assert not leftover, f"threads left running: {leftover}"
+    children = multiprocessing.active_children()  # also reaps finished ones
+    assert not children, f"processes left running: {children}"
+
+
+@pytest.fixture
+def no_pending_tasks():
+    """Call inside an async test, after the run, to assert no task of the run outlives it."""
+
+    def check() -> None:
+        current = asyncio.current_task()
+        others = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        assert not others, f"tasks left pending: {others}"
+
+    return check
