@@ -259,7 +259,11 @@ def run(
     else:
         from .progress import render_summary
 
-        _console().print(render_summary(plumber.plan, result.stats, result.status, result.duration))
+        _console().print(
+            render_summary(
+                plumber.plan, result.stats, result.status, result.duration, result.outputs
+            )
+        )
 
     if diagram_path is not None and diagram_format is not None:
         try:

@@ -18,11 +18,13 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from .errors import short_repr
+from .stats import NodeStats
+
 if TYPE_CHECKING:
     from .events import Event
     from .plan import Plan
     from .plumber import Plumber
-    from .stats import NodeStats
 
 __all__ = ["LiveView", "render_summary", "summary_table"]
 
@@ -224,7 +226,29 @@ STATUS_STYLES: dict[str, str] = {
 }
 
 
-def render_summary(plan: Plan, stats: dict[str, NodeStats], status: str, duration: float) -> Group:
-    """The summary table followed by one line: the run's status and duration."""
+#: How many collected values the text summary shows per node (``--json`` has them all).
+SHOWN_OUTPUTS = 10
+
+
+def render_outputs(outputs: dict[str, list[Any]]) -> Text:
+    """One line per ``collect: true`` node: how many values, and the first few."""
+    lines = []
+    for name, values in outputs.items():
+        shown = ", ".join(short_repr(v) for v in values[:SHOWN_OUTPUTS])
+        more = f", ... ({len(values) - SHOWN_OUTPUTS} more)" if len(values) > SHOWN_OUTPUTS else ""
+        lines.append(Text.assemble((name, "bold"), f" ({len(values)} collected): [{shown}{more}]"))
+    return Text("\n").join(lines)
+
+
+def render_summary(
+    plan: Plan,
+    stats: dict[str, NodeStats],
+    status: str,
+    duration: float,
+    outputs: dict[str, list[Any]] | None = None,
+) -> Group:
+    """The summary table, the collected outputs (if any), then the status and duration."""
     line = Text.assemble((status, STATUS_STYLES.get(status, "")), f" in {_seconds(duration)}")
+    if outputs:
+        return Group(summary_table(plan, stats), render_outputs(outputs), line)
     return Group(summary_table(plan, stats), line)

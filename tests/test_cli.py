@@ -137,9 +137,18 @@ def test_run_prints_a_summary_table_and_the_duration():
         "double": (5, 5, 0, 0, 0),
         "out": (5, 5, 0, 0, 0),
     }
+    assert done.stdout.splitlines()[-2] == "out (5 collected): [2, 4, 6, 8, 10]"
     assert re.fullmatch(r"completed in \d+\.\d+ m?s", done.stdout.splitlines()[-1])
     assert "\x1b[" not in done.stdout  # no colours and no live view when stdout is not a terminal
     assert done.stderr == ""
+
+
+def test_run_shows_the_first_ten_collected_values_and_how_many_more():
+    done = pipelines("run", NUMBERS, "--set", "numbers.n=12")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-2] == (
+        "out (12 collected): [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, ... (2 more)]"
+    )
 
 
 def test_run_json_prints_one_object_with_exact_stats_and_outputs():

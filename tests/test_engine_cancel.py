@@ -347,3 +347,29 @@ async def test_stop_right_after_create_pipeline_stops_the_run():
     result = await _bounded(plumber.wait(), 3)
     assert result.status == "stopped"
     assert flow.received == flow.produced
+
+
+@pytest.mark.parametrize("drain", [True, False])
+async def test_a_cancelled_source_can_tell_a_drain_from_a_cancellation(drain):
+    seen: list[bool] = []
+    started = asyncio.Event()
+
+    async def source(*, processor):
+        yield 1
+        started.set()
+        try:
+            await asyncio.Event().wait()  # waiting for an item that never comes
+        except asyncio.CancelledError:
+            seen.append(processor.stop_requested)
+            raise
+
+    async def sink(item):
+        return item
+
+    plumber = Plumber(chain_spec(("src", {"coro": source}), ("sink", {"coro": sink})))
+    task = asyncio.create_task(plumber.run())
+    await _bounded(started.wait())
+    await _bounded(plumber.stop(drain=drain))
+    result = await _bounded(task)
+    assert result.status == "stopped"
+    assert seen == [drain]

@@ -330,3 +330,18 @@ async def test_same_module_name_beside_two_specs_with_process_executors(tmp_path
     finally:
         sys.modules.pop(name, None)
     assert results == {"alpha": ["alpha"], "beta": ["beta"]}
+
+
+async def test_a_spec_folder_module_named_like_a_loaded_module_does_not_replace_it(tmp_path):
+    """A local json.py serves its own spec; the standard json module stays what it was."""
+    before = sys.modules["json"]
+    (tmp_path / "json.py").write_text("async def loads(item):\n    return f'local {item}'\n")
+    spec = {
+        "nodes": {"src": {"coro": [1, 2]}, "w": {"coro": "json:loads", "collect": True}},
+        "graph": {"src": ["w"], "w": None},
+    }
+    (tmp_path / "pipeline.json").write_text(json.dumps(spec))
+    result = await Plumber.from_file(tmp_path / "pipeline.json").run()
+    assert result.outputs["w"] == ["local 1", "local 2"]
+    assert sys.modules["json"] is before
+    assert json.loads("[1]") == [1]

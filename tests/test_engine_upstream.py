@@ -261,3 +261,28 @@ async def test_create_pipeline_from_inside_a_running_loop_returns_immediately():
     gate.set()
     result = await plumber.wait()
     assert result.outputs["out"] == [1]
+
+
+async def test_put_nowait_from_an_upstream_source_records_the_link_peak():
+    class Rig:
+        @classmethod
+        async def burst(cls, self, output_q, num):
+            for i in range(num):
+                output_q.put_nowait(i)  # no await: the consumer cannot run meanwhile
+            assert output_q.qsize() == num
+
+        @classmethod
+        async def keep(cls, self, q_elt):
+            return q_elt[0]
+
+    spec = {
+        "nodes": {
+            "rig": {"coro": Rig.burst, "args": {"num": 5}},
+            "out": {"coro": Rig.keep, "collect": True},
+        },
+        "graph": {"rig": ["out"], "out": None},
+    }
+    result = await Plumber(spec).run()
+    assert result.outputs["out"] == [0, 1, 2, 3, 4]
+    assert result.stats["out"].peak_depth == 5
+    assert result.stats["rig"].emitted == 5
