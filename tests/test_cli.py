@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import needs_dot
 from rich.console import Console
 
 from pipelines import Plumber, __version__
@@ -457,9 +458,9 @@ def test_validate_prints_every_problem_with_its_key_path_and_exits_2():
 @pytest.mark.parametrize(
     ("name", "fmt"),
     [
-        ("graph.svg", "svg"),
-        ("graph.png", "png"),
-        ("graph.pdf", "pdf"),
+        pytest.param("graph.svg", "svg", marks=needs_dot),
+        pytest.param("graph.png", "png", marks=needs_dot),
+        pytest.param("graph.pdf", "pdf", marks=needs_dot),
         ("graph.dot", "dot"),
         ("graph.gv", "dot"),
         ("graph.mmd", "mermaid"),
@@ -535,6 +536,7 @@ def test_run_diagram_draws_the_graph_annotated_with_the_run(tmp_path):
     assert 'label="double\\ndouble()\\nin 5, out 5"' in dot
 
 
+@needs_dot
 def test_run_diagram_of_a_failed_run_marks_the_failing_node(tmp_path):
     target = tmp_path / "run.svg"
     done = pipelines("run", SPECS / "failing.yaml", "--diagram", target)

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import needs_dot
 
 from pipelines import Plumber, RunResult, UnboundedQueueWarning
 from pipelines.diagram import (
@@ -173,6 +174,7 @@ def test_an_unbounded_link_is_labelled_unbounded():
     assert edges[("a", "b")]["label"] == "unbounded"
 
 
+@needs_dot
 def test_awkward_node_names_keep_their_label_and_still_draw(tmp_path):
     async def keep(x):
         return x
@@ -229,6 +231,7 @@ def test_a_run_annotates_items_failures_and_peak_depths(demo_result):
     assert re.fullmatch(r"word-check: completed in \d+\.\d\d s", graph["label"])
 
 
+@needs_dot
 def test_result_render_draws_an_svg_of_the_run(demo_result, tmp_path):
     path = demo_result.render(tmp_path / "run.svg")
     root = ET.parse(path).getroot()
@@ -246,12 +249,14 @@ def test_a_result_without_a_graph_cannot_be_drawn(tmp_path):
 
 
 @pytest.mark.parametrize(("name", "magic"), [("g.png", b"\x89PNG\r\n\x1a\n"), ("g.pdf", b"%PDF-")])
+@needs_dot
 def test_binary_images_are_real_images(demo, tmp_path, name, magic):
     path = demo.render(tmp_path / name)
     assert path == tmp_path / name
     assert path.read_bytes().startswith(magic)
 
 
+@needs_dot
 def test_svg_is_an_svg_document_with_every_node(demo, tmp_path):
     root = ET.parse(demo.render(tmp_path / "g.svg")).getroot()
     assert root.tag == SVG
