@@ -129,6 +129,12 @@ class OutputQueue:
         return max((len(link.buf) for link in self._processor._outs), default=0)
 
 
+async def _iterate(values: Any) -> Any:
+    """An iterable source (a list, a range...) as an async iterator."""
+    for value in values:
+        yield value
+
+
 def _call_sync_gen(fn: Callable[..., Any], item: Any, kwargs: dict[str, Any]) -> list[Any]:
     return list(fn(item, **kwargs))
 
@@ -458,6 +464,12 @@ class Processor:
                 link.close_one()
         if self._dead_letter is not None:
             self._dead_letter.close_one()
+
+    # The loops below repeat the same take / call / put steps on purpose: each
+    # is specialised for one shape (one output, a sink, a zip of two, the
+    # general case) so that the per-item path carries no branch, helper call
+    # or attribute load it does not need. Measured in bench/RESULTS.md; keep
+    # them in step when changing one.
 
     async def _loop_serial(self, many: bool) -> None:
         """``concurrency: 1``: pick the tightest loop for this node's shape."""
@@ -840,18 +852,19 @@ class Processor:
                     "an upstream-style source (self, output_q) must be an async function"
                 )
             return
-        if shape is Shape.ASYNC_GEN or shape is Shape.ASYNC_ITERABLE:
-            agen = fn(**kwargs) if shape is Shape.ASYNC_GEN else fn
-            iterator = agen.__aiter__()
+        if shape in (Shape.ASYNC_GEN, Shape.ASYNC_ITERABLE, Shape.ITERABLE):
+            if shape is Shape.ASYNC_GEN:
+                iterator = fn(**kwargs).__aiter__()
+            elif shape is Shape.ASYNC_ITERABLE:
+                iterator = fn.__aiter__()
+            else:
+                iterator = _iterate(fn)  # data: iterated on the loop, one pump for all
             try:
                 await self._pump_async(iterator)
             finally:
                 aclose = getattr(iterator, "aclose", None)
                 if aclose is not None:
                     await aclose()
-            return
-        if shape is Shape.ITERABLE:
-            await self._pump_iterable(iter(fn))
             return
         if shape is Shape.SYNC_GEN:
             await self._pump_thread_gen(fn(**kwargs))
@@ -942,29 +955,6 @@ class Processor:
                 emitted += 1
                 if out.getters:
                     out.wake_getters()
-        finally:
-            stats.emitted += emitted
-
-    async def _pump_iterable(self, iterator: Any) -> None:
-        outs = self._outs
-        stats = self.stats
-        emitted = 0
-        try:
-            for item in iterator:
-                waited = False
-                for out in outs:
-                    ob = out.buf
-                    if len(ob) >= out.mark:
-                        stats.emitted += emitted
-                        emitted = 0
-                        await self._deliver_slow(out)
-                        waited = True
-                    ob.append(item)
-                    if out.getters:
-                        out.wake_getters()
-                emitted += 1
-                if waited and self._stop_requested:
-                    return
         finally:
             stats.emitted += emitted
 
