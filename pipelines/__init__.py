@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from ._version import __version__
-from .errors import PipelineError, Problem, SpecError, UnboundedQueueWarning
+from .errors import GraphStalled, PipelineError, Problem, SpecError, UnboundedQueueWarning
 from .events import Event
 from .options import DEFAULT_QUEUE_SIZE, NodeOptions
 from .plumber import Plumber
@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_QUEUE_SIZE",
     "DeadLetter",
     "Event",
+    "GraphStalled",
     "NodeOptions",
     "NodeStats",
     "OutputQueue",

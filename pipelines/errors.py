@@ -6,7 +6,7 @@ import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["PipelineError", "Problem", "SpecError", "UnboundedQueueWarning", "short_repr"]
+__all__ = ["GraphStalled", "PipelineError", "Problem", "SpecError", "UnboundedQueueWarning", "short_repr"]
 
 _repr = reprlib.Repr()
 _repr.maxstring = 80
@@ -76,3 +76,27 @@ class PipelineError(RuntimeError):
 class UnboundedQueueWarning(UserWarning):
     """A node has ``queue_size: 0``: its input links are unbounded, so memory is
     no longer bounded by the link capacities (a fast producer can fill it)."""
+
+
+class GraphStalled(PipelineError):
+    """Every node of a running graph waits for another, so the run can never end.
+
+    Raised by ``run()`` instead of hanging. ``waits`` lists what each waiting
+    node waits for. The usual cause is a zip whose inputs carry different
+    numbers of items (a filter on one branch): its other inputs fill up.
+    ``node`` and ``item`` are ``None``.
+    """
+
+    def __init__(self, waits: list[str]) -> None:
+        self.node = None  # type: ignore[assignment]
+        self.item = None
+        self.attempts = 0
+        self.waits = list(waits)
+        RuntimeError.__init__(
+            self,
+            "the graph is stalled: every node waits for another, so the run can never end:"
+            + "".join(f"\n  - {w}" for w in self.waits)
+            + "\nA zip pairs items by position, so its inputs must carry the same number of"
+            " items; if one branch drops or adds items, merge instead"
+            " (aggregate_inputs: false) or compute both values in one node.",
+        )

@@ -19,6 +19,8 @@ import contextlib
 from collections import deque
 from typing import Any
 
+from .stall import NO_BOARD, Board
+
 __all__ = ["Link"]
 
 
@@ -26,6 +28,7 @@ class Link:
     """A bounded FIFO between producers and one consumer node."""
 
     __slots__ = (
+        "board",
         "buf",
         "capacity",
         "closed",
@@ -37,7 +40,9 @@ class Link:
         "putters",
     )
 
-    def __init__(self, name: str, capacity: int, producers: int = 1) -> None:
+    def __init__(
+        self, name: str, capacity: int, producers: int = 1, board: Board = NO_BOARD
+    ) -> None:
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
         self.name = name
@@ -52,6 +57,7 @@ class Link:
         # reaches ``mark``: a new peak or a full link. The peak is thus exact
         # at no cost per item.
         self.mark = 0
+        self.board = board  # the run's stall detector
 
     def __len__(self) -> int:
         return len(self.buf)
@@ -65,29 +71,36 @@ class Link:
     def wake_getters(self) -> None:
         """Wake every consumer waiting for items (they re-check the buffer)."""
         getters, self.getters = self.getters, []
+        board = self.board
         for fut in getters:
             if not fut.done():
                 fut.set_result(None)
+                board.done(fut)
 
     def wake_putters(self) -> None:
         """Wake every producer waiting for space (they re-check the buffer)."""
         putters, self.putters = self.putters, []
+        board = self.board
         for fut in putters:
             if not fut.done():
                 fut.set_result(None)
+                board.done(fut)
 
     # -- waiting ------------------------------------------------------------
 
     async def wait_items(self) -> None:
         """Wait until an item may be available or the link is closed.
 
-        Cancellation is safe: no item is taken here, so none is lost.
+        Cancellation is safe: no item is taken here, so none is lost. Raises
+        :class:`~pipelines.GraphStalled` if every node of the run would wait.
         """
         fut = asyncio.get_running_loop().create_future()
         self.getters.append(fut)
         try:
+            self.board.wait(fut, f"{self.name}: waits for an item ({len(self.buf)} queued)")
             await fut
         finally:
+            self.board.done(fut)
             if not fut.done() or fut.cancelled():
                 with contextlib.suppress(ValueError):
                     self.getters.remove(fut)
@@ -98,8 +111,10 @@ class Link:
             fut = asyncio.get_running_loop().create_future()
             self.putters.append(fut)
             try:
+                self.board.wait(fut, f"{self.name}: full ({self.capacity} items), its producer waits for space")
                 await fut
             finally:
+                self.board.done(fut)
                 if not fut.done() or fut.cancelled():
                     with contextlib.suppress(ValueError):
                         self.putters.remove(fut)

@@ -15,12 +15,13 @@ from typing import Any
 import networkx as nx
 
 from .calling import Shape
-from .errors import PipelineError
+from .errors import GraphStalled, PipelineError
 from .events import Event, EventBus
 from .link import Link
 from .loader import load_file
 from .plan import Plan, make_plan
 from .processor import Processor
+from .stall import Board, Stalled
 from .stats import RunResult
 
 __all__ = ["Plumber"]
@@ -138,6 +139,7 @@ class Plumber:
     def _build(self) -> None:
         """Create fresh Processors and links for one run."""
         nodes = self._plan.nodes
+        board = Board(alive=len(nodes))  # this run's stall detector: every node is an actor
         procs = {name: Processor(node, self.env_vars, self._events) for name, node in nodes.items()}
         # Input links of each node: a zip gets one link per source, in the
         # order the sources appear as keys of ``graph``; a merge (or a single
@@ -151,17 +153,17 @@ class Plumber:
                 links_in[name] = {}
                 continue
             if node.options.aggregate_inputs and len(node.inputs) > 1:
-                per = {src: Link(f"{src}->{name}", cap) for src in node.inputs}
+                per = {src: Link(f"{src}->{name}", cap, board=board) for src in node.inputs}
                 proc._inputs = list(per.values())
                 links_in[name] = per
             else:
-                shared = Link(f"*->{name}", cap, producers=len(feeders))
+                shared = Link(f"{','.join(feeders)}->{name}", cap, len(feeders), board)
                 proc._inputs = [shared]
                 links_in[name] = dict.fromkeys(feeders, shared)
         for name, node in nodes.items():
             outs = [links_in[target][name] for target in node.outputs]
             dead = links_in[node.dead_letter][name] if node.dead_letter else None
-            procs[name]._wire(outs, dead, None)
+            procs[name]._wire(outs, dead, None, board)
         self._processors = procs
         self._fresh = True
 
@@ -253,6 +255,9 @@ class Plumber:
                 error = _first(group, PipelineError)
                 if error is not None:
                     raise error from error.__cause__
+                stalled = _first(group, Stalled)
+                if stalled is not None:
+                    raise GraphStalled(stalled.waits) from None
                 raise
             clean = True
         except BaseException as exc:

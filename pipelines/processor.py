@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .calling import Shape
 from .errors import PipelineError, short_repr
 from .link import Link
+from .stall import NO_BOARD, Board
 from .stats import NodeStats
 
 if TYPE_CHECKING:
@@ -167,6 +168,7 @@ class Processor:
         self._executor: concurrent.futures.Executor | None = None
         self._inflight: set[concurrent.futures.Future[Any]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._board: Board = NO_BOARD
         self._stop_requested = False
         self._started = False
         self._holding = False
@@ -228,6 +230,7 @@ class Processor:
         outs: list[Link],
         dead_letter: Link | None,
         executor: concurrent.futures.Executor | None,
+        board: Board = NO_BOARD,
     ) -> None:
         targets: list[Any] = list(outs)
         if self.collected is not None:
@@ -235,6 +238,7 @@ class Processor:
         self._outs = tuple(targets)
         self._dead_letter = dead_letter
         self._executor = executor
+        self._board = board
 
     # -- calls -----------------------------------------------------------------
 
@@ -411,8 +415,10 @@ class Processor:
             for link in links:
                 link.getters.append(fut)
             try:
+                self._board.wait(fut, f"{self.name}: zip ended, drains {', '.join(link.name for link in links)}")
                 await fut
             finally:
+                self._board.done(fut)
                 for link in links:
                     with contextlib.suppress(ValueError):
                         link.getters.remove(fut)
@@ -427,8 +433,20 @@ class Processor:
     # -- lifecycle ---------------------------------------------------------------
 
     async def _run(self) -> None:
-        """Run the node to completion, then end its outputs."""
+        """Run the node to completion, then end its outputs.
+
+        The node is one actor of the run's stall board from its first step to
+        its end (its workers take its place while they run).
+        """
         self._started = True
+        try:
+            await self._run_node()
+        except BaseException:
+            self._board.disable()
+            raise
+        self._board.leave()
+
+    async def _run_node(self) -> None:
         stats = self.stats
         stats.started = time.monotonic()
         if self._events:
@@ -730,7 +748,6 @@ class Processor:
         stats = self.stats
         zipped = len(self._inputs) > 1
         take = self._take_zip if zipped else self._take_one
-        take_lock = asyncio.Lock() if zipped else None  # a zip takes several items per tuple
         send = self._send
         ordered = opts.ordered
         window = 2 * opts.concurrency  # results waiting for an earlier one, at most
@@ -750,15 +767,65 @@ class Processor:
                 await send(result)
                 stats.emitted += 1
 
+        board = self._board
+        workers = opts.concurrency
+        # While its workers run, the node waits for them (a stall with all
+        # workers waiting must still be seen); the last worker to end wakes it.
+        parked = loop.create_future()
+        board.join(workers)
+        board.wait(parked, f"{self.name}: waits for its workers")
+
+        # A zip takes several items per tuple, so its workers take in turns.
+        # (Not an asyncio.Lock: the stall board must see who waits for a turn.)
+        taking = False
+        turn_waiters: list[asyncio.Future[None]] = []
+
+        async def take_turn() -> Any:
+            nonlocal taking
+            while taking:
+                fut = loop.create_future()
+                turn_waiters.append(fut)
+                try:
+                    board.wait(fut, f"{self.name}: a worker waits for its turn to take")
+                    await fut
+                finally:
+                    board.done(fut)
+            taking = True
+            try:
+                return await take()
+            finally:
+                taking = False
+                waiters = turn_waiters[:]
+                turn_waiters.clear()
+                for fut in waiters:
+                    if not fut.done():
+                        fut.set_result(None)
+                        board.done(fut)
+
         async def worker() -> None:
+            nonlocal workers
+            try:
+                await work()
+            except BaseException:
+                board.disable()
+                raise
+            workers -= 1
+            if not workers:
+                board.done(parked)
+            board.leave()
+
+        async def work() -> None:
             while True:
                 while ordered and state["taken"] - state["next"] >= window:
                     fut = loop.create_future()
                     space_waiters.append(fut)
-                    await fut
-                if take_lock is not None:
-                    async with take_lock:
-                        item = await take()
+                    try:
+                        board.wait(fut, f"{self.name}: a worker waits for earlier results to leave")
+                        await fut
+                    finally:
+                        board.done(fut)
+                if zipped:
+                    item = await take_turn()
                 else:
                     item = await take()
                 if item is _END:
@@ -793,13 +860,17 @@ class Processor:
                             for fut in waiters:
                                 if not fut.done():
                                     fut.set_result(None)
+                                    board.done(fut)
                         await emit(ready)
                 finally:
                     state["emitting"] = False
 
-        async with asyncio.TaskGroup() as tg:
-            for i in range(opts.concurrency):
-                tg.create_task(worker(), name=f"pipelines:{self.name}:worker{i}")
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for i in range(opts.concurrency):
+                    tg.create_task(worker(), name=f"pipelines:{self.name}:worker{i}")
+        finally:
+            board.done(parked)
 
     # -- sources -----------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from collections import Counter
 
 import pytest
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 SETTINGS = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("PIPELINES_EXAMPLES", "60")),
     deadline=None,
     # the autouse thread-leak fixture is meant to run once around all examples
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
