@@ -338,7 +338,9 @@ def _execute(
         outcome = _run_loop(plumber, None)
     if isinstance(outcome, RunResult):
         return outcome, None
-    # A failed (or interrupted) run has no RunResult: build one from the nodes' stats.
+    if isinstance(outcome, PipelineError) and outcome.result is not None:
+        return outcome.result, outcome
+    # An interrupted (or unexpectedly failed) run has no RunResult: build one from the nodes' stats.
     status = "stopped" if isinstance(outcome, KeyboardInterrupt) else "failed"
     partial = RunResult(
         status=status,

@@ -5,8 +5,16 @@ from __future__ import annotations
 import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["GraphStalled", "PipelineError", "Problem", "SpecError", "UnboundedQueueWarning", "short_repr"]
+__all__ = [
+    "GraphStalled",
+    "PipelineError",
+    "Problem",
+    "SpecError",
+    "UnboundedQueueWarning",
+    "short_repr",
+]
 
 _repr = reprlib.Repr()
 _repr.maxstring = 80
@@ -61,8 +69,12 @@ class PipelineError(RuntimeError):
 
     ``node`` names the node, ``item`` is a shortened repr of the item it was
     processing (``None`` for a source), ``attempts`` counts the calls made, and
-    the original exception is chained as ``__cause__``.
+    the original exception is chained as ``__cause__``. When raised by
+    ``run()``, ``result`` is the run's :class:`~pipelines.RunResult` so far
+    (``status == "failed"``: the stats and collected outputs up to the failure).
     """
+
+    result: Any = None
 
     def __init__(self, node: str, item: str | None, exc: BaseException, attempts: int = 1) -> None:
         self.node = node

@@ -111,7 +111,9 @@ class Link:
             fut = asyncio.get_running_loop().create_future()
             self.putters.append(fut)
             try:
-                self.board.wait(fut, f"{self.name}: full ({self.capacity} items), its producer waits for space")
+                self.board.wait(
+                    fut, f"{self.name}: full ({self.capacity} items), its producer waits for space"
+                )
                 await fut
             finally:
                 self.board.done(fut)

@@ -261,6 +261,9 @@ class Plumber:
                 raise
             clean = True
         except BaseException as exc:
+            if isinstance(exc, PipelineError):
+                # What the run did before it failed: stats and outputs so far.
+                exc.result = self._result("failed", procs, started)
             events.emit("run_finished", error=exc)
             raise
         finally:
@@ -269,16 +272,19 @@ class Plumber:
             await self._close_executors(executors, clean)
             self._running = False
             self._finished.set()
-        result = RunResult(
-            status="stopped" if self._stop_mode else "completed",
+        result = self._result("stopped" if self._stop_mode else "completed", procs, started)
+        self._last_result = result
+        events.emit("run_finished", result=result)
+        return result
+
+    def _result(self, status: str, procs: list[Processor], started: float) -> RunResult:
+        return RunResult(
+            status=status,
             duration=time.monotonic() - started,
             stats={proc.name: proc.stats for proc in procs},
             outputs={proc.name: proc.collected for proc in procs if proc.collected is not None},
             graph=self._plan,
         )
-        self._last_result = result
-        events.emit("run_finished", result=result)
-        return result
 
     async def _watch(self, tasks: list[asyncio.Task[None]]) -> None:
         """Wait for every node; meanwhile send periodic ``stats`` events to subscribers."""

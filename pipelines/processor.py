@@ -415,7 +415,9 @@ class Processor:
             for link in links:
                 link.getters.append(fut)
             try:
-                self._board.wait(fut, f"{self.name}: zip ended, drains {', '.join(link.name for link in links)}")
+                self._board.wait(
+                    fut, f"{self.name}: zip ended, drains {', '.join(link.name for link in links)}"
+                )
                 await fut
             finally:
                 self._board.done(fut)

@@ -57,8 +57,9 @@ class NodeStats:
 class RunResult:
     """What :meth:`Plumber.run` returns.
 
-    ``status`` is ``"completed"`` (every node finished) or ``"stopped"``
-    (ended by :meth:`Plumber.stop`); ``stats`` maps node name to
+    ``status`` is ``"completed"`` (every node finished), ``"stopped"``
+    (ended by :meth:`Plumber.stop`) or ``"failed"`` (the partial result a
+    ``PipelineError`` carries as ``.result``); ``stats`` maps node name to
     :class:`NodeStats`; ``outputs`` maps each node with ``collect: true`` to
     the values it returned or yielded, in order; ``duration`` is in seconds.
     """

@@ -554,3 +554,24 @@ async def test_a_failing_dead_letter_node_raises():
         await run_spec(spec)
     assert info.value.node == "dlq"
     assert isinstance(info.value.__cause__, RuntimeError)
+
+
+async def test_a_pipeline_error_carries_the_result_so_far():
+    async def fail_on_three(x):
+        if x == 3:
+            raise ValueError("three")
+        return x
+
+    spec = {
+        "nodes": {
+            "src": {"coro": [0, 1, 2, 3, 4]},
+            "check": {"coro": fail_on_three, "collect": True},
+        },
+        "graph": {"src": ["check"], "check": None},
+    }
+    with pytest.raises(PipelineError) as info:
+        await Plumber(spec).run()
+    result = info.value.result
+    assert result.status == "failed"
+    assert result.outputs["check"] == [0, 1, 2]
+    assert (result.stats["check"].received, result.stats["check"].failed) == (4, 1)
