@@ -23,6 +23,15 @@ def run(
     Blocks until the run ends and returns its :class:`RunResult`. Must not be
     called from a running event loop (``await Plumber(...).run()`` there).
     """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass  # no loop running: the expected case
+    else:
+        raise RuntimeError(
+            "pipelines.run() blocks until the graph ends, so it cannot be called from a "
+            "running event loop; use `await Plumber(spec).run()` there"
+        )
     if isinstance(spec_or_path, str | Path):
         plumber = Plumber.from_file(spec_or_path, coro_map, env_vars)
     else:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 import pipelines
 
 
@@ -112,3 +114,9 @@ def test_bare_import_output_is_empty():
         check=False,
     )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+
+
+async def test_pipelines_run_inside_a_running_loop_says_to_await_instead():
+    spec = {"nodes": {"a": {"coro": [1]}, "b": {"coro": print}}, "graph": {"a": ["b"], "b": None}}
+    with pytest.raises(RuntimeError, match=r"use `await Plumber\(spec\)\.run\(\)` there"):
+        pipelines.run(spec)
