@@ -983,7 +983,7 @@ class Processor:
                     item = await anext()
                 except StopAsyncIteration:
                     return
-                waited = False
+                waited = woke = False
                 for out in outs:
                     ob = out.buf
                     if len(ob) >= out.mark:
@@ -994,7 +994,11 @@ class Processor:
                     ob.append(item)
                     if out.getters:
                         out.wake_getters()
+                        woke = True
                 emitted += 1
+                if woke:
+                    stats.emitted += emitted
+                    emitted = 0
                 if waited and self._stop_requested:
                     return
         finally:
@@ -1028,6 +1032,8 @@ class Processor:
                 emitted += 1
                 if out.getters:
                     out.wake_getters()
+                    stats.emitted += emitted
+                    emitted = 0
         finally:
             stats.emitted += emitted
 
