@@ -183,3 +183,43 @@ async def test_a_failing_subscriber_does_not_break_the_run(caplog):
     assert result.status == "completed"
     assert result.outputs["out"] == [3, 4, 5]
     assert any("observer bug" in (r.exc_text or "") or r.exc_info for r in caplog.records)
+
+
+async def test_live_stats_never_show_a_node_receiving_more_than_its_source_emitted():
+    """Hot loops publish counters in batches; a snapshot must still be consistent."""
+    snapshots = []
+    enough = asyncio.Event()
+
+    async def endless():
+        i = 0
+        while True:
+            yield i
+            i += 1
+            await asyncio.sleep(0)
+
+    async def keep(x):
+        return x
+
+    spec = {
+        "nodes": {"src": {"coro": endless}, "a": {"coro": keep}, "b": {"coro": keep}},
+        "graph": {"src": ["a"], "a": ["b"], "b": None},
+    }
+    plumber = Plumber(spec, stats_interval=0.005)
+
+    def on_event(event):
+        if event.kind == "stats":
+            snapshots.append(event.data["stats"])
+            if len(snapshots) >= 5 and event.data["stats"]["b"].received > 0:
+                enough.set()
+
+    plumber.subscribe(on_event)
+    task = asyncio.create_task(plumber.run())
+    async with asyncio.timeout(20):
+        await enough.wait()
+        await plumber.stop(drain=True)
+        await task
+    assert snapshots
+    for snap in snapshots:
+        assert snap["src"].emitted >= snap["a"].received >= snap["b"].received
+    assert snapshots[-1]["b"].received > 0
+    assert snapshots[-1]["src"].emitted > 0
