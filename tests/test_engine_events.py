@@ -186,7 +186,9 @@ async def test_a_failing_subscriber_does_not_break_the_run(caplog):
 
 
 async def test_live_stats_never_show_a_node_receiving_more_than_its_source_emitted():
-    """Hot loops publish counters in batches; a snapshot must still be consistent."""
+    """Hot loops publish counters in batches; here each loop waits once per item
+    (the source sleeps between items), so every item is published by its
+    producer before its consumer can publish taking it."""
     snapshots = []
     enough = asyncio.Event()
 
