@@ -105,6 +105,7 @@ class Plumber:
 
     @property
     def running(self) -> bool:
+        """True while a run of this Plumber is under way."""
         return self._running
 
     def __getitem__(self, name: str) -> Processor:

@@ -72,6 +72,7 @@ class RunResult:
 
     @property
     def stopped(self) -> bool:
+        """True when the run was ended by ``stop()`` (or a signal in the CLI)."""
         return self.status == "stopped"
 
     def as_dict(self) -> dict[str, Any]:
