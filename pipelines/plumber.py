@@ -7,6 +7,8 @@ import concurrent.futures
 import contextlib
 import gc
 import logging
+import multiprocessing
+import multiprocessing.context
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -177,7 +179,9 @@ class Plumber:
             if node.signature.is_async or node.signature.shape is Shape.ITERABLE:
                 continue
             if node.options.executor == "process":
-                pool = concurrent.futures.ProcessPoolExecutor(max_workers=node.options.concurrency)
+                pool = concurrent.futures.ProcessPoolExecutor(
+                    max_workers=node.options.concurrency, mp_context=_process_context()
+                )
                 executors.append(pool)
                 proc._executor = pool
             else:
@@ -279,6 +283,8 @@ class Plumber:
         return result
 
     def _result(self, status: str, procs: list[Processor], started: float) -> RunResult:
+        for proc in procs:
+            proc._sync_peak()
         return RunResult(
             status=status,
             duration=time.monotonic() - started,
@@ -357,6 +363,19 @@ class Plumber:
         if self._background is None:
             return await self.run()
         return await self._background
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    """The start method of process pools: fork where the platform has it.
+
+    Forked workers inherit every module the parent imported, including
+    functions loaded from beside a spec file under a private module name,
+    so any function a spec resolved can be pickled by reference. (Python
+    3.14 makes forkserver the default on Linux; it would re-import instead.)
+    """
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
 
 
 @contextlib.contextmanager
