@@ -78,7 +78,21 @@ class Link:
                 board.done(fut)
 
     def wake_putters(self) -> None:
-        """Wake every producer waiting for space (they re-check the buffer)."""
+        """One slot was freed: wake the producer that has waited longest.
+
+        One per slot, not all of them: with many producers on a merge link,
+        waking all would send all but one straight back to waiting.
+        """
+        putters = self.putters
+        while putters:
+            fut = putters.pop(0)
+            if not fut.done():
+                fut.set_result(None)
+                self.board.done(fut)
+                return
+
+    def wake_all_putters(self) -> None:
+        """The buffer was emptied at once: wake every waiting producer."""
         putters, self.putters = self.putters, []
         board = self.board
         for fut in putters:
@@ -115,6 +129,10 @@ class Link:
                     fut, f"{self.name}: full ({self.capacity} items), its producer waits for space"
                 )
                 await fut
+            except asyncio.CancelledError:
+                if fut.done() and not fut.cancelled():
+                    self.wake_putters()  # this producer was given a slot it will not use
+                raise
             finally:
                 self.board.done(fut)
                 if not fut.done() or fut.cancelled():

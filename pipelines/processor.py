@@ -407,7 +407,7 @@ class Processor:
                     dropped += len(link.buf)
                     link.buf.clear()
                     if link.putters:
-                        link.wake_putters()
+                        link.wake_all_putters()
             links = [link for link in links if not link.closed]
             if not links:
                 break
