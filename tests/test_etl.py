@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import sqlite3
 import sys
@@ -147,9 +146,30 @@ async def test_cancelling_the_run_stops_the_api(tmp_path, monkeypatch, no_pendin
     no_pending_tasks()
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("pipelines.cli") is None, reason="the CLI is not there yet"
-)
+async def test_a_graceful_stop_keeps_the_api_up_for_records_in_flight(tmp_path, monkeypatch):
+    plumber = etl_plumber(tmp_path / "etl.db", latency=0.05)
+    api_class = api_module(plumber).CustomerApi
+    fetching: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    get_customer = api_class.get_customer
+
+    async def get_and_tell(self: Any, customer_id: int) -> Any:
+        if not fetching.done():
+            fetching.set_result(None)
+        return await get_customer(self, customer_id)
+
+    monkeypatch.setattr(api_class, "get_customer", get_and_tell)
+    task = asyncio.ensure_future(plumber.run())
+    async with asyncio.timeout(30):
+        await fetching  # every id is sent on; extraction is under way
+        await plumber.stop(drain=True)
+        result = await task
+    assert result.status == "stopped"
+    assert result.stats["extract"].failed == 0
+    assert result.stats["load"].emitted == COUNT
+    assert [row[0] for row in rows(tmp_path / "etl.db")] == list(range(1, COUNT + 1))
+    assert not plumber.env_vars["etl.api"].running
+
+
 async def test_cli_runs_the_demo(tmp_path):
     db = tmp_path / "cli.db"
     proc = await asyncio.create_subprocess_exec(

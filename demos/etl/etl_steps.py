@@ -7,11 +7,13 @@ ids; ``extract_customer`` fetches each record (the node's ``retries`` and
 ``load`` writes it to SQLite. The API lives exactly as long as the source:
 after its last id the source waits until extraction has settled every
 record, and stops the API on its way out, also when the run fails or is
-cancelled.
+cancelled. A graceful stop (``processor.stop_requested``) first lets the
+records already sent on settle.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
@@ -60,6 +62,12 @@ async def customer_ids(
             api.settlement.expect(customer_id)
             yield customer_id
         await api.settlement.wait()
+    except asyncio.CancelledError:
+        if processor.stop_requested:
+            # A graceful stop (first Ctrl-C): the ids already sent on are still
+            # being extracted downstream, so keep serving them until they settle.
+            await api.settlement.wait()
+        raise
     finally:
         await api.stop()
 
