@@ -147,6 +147,10 @@ class Link:
         """
         if len(self.buf) >= self.capacity:
             await self.wait_space()
+        return self.note_put()
+
+    def note_put(self) -> int:
+        """Record the depth the item about to be appended makes; return the new ``mark``."""
         depth = len(self.buf) + 1
         if depth > self.peak:
             self.peak = depth

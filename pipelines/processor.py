@@ -113,16 +113,15 @@ class OutputQueue:
     def put_nowait(self, item: Any) -> None:
         """Send ``item`` without waiting; raises ``asyncio.QueueFull`` if a link is full."""
         p = self._processor
-        for link in p._outs:
-            if len(link.buf) >= link.capacity:
+        for out in p._outs:
+            if len(out.buf) >= out.capacity:
                 raise asyncio.QueueFull
-        for link in p._outs:
-            link.buf.append(item)
-            if len(link.buf) > link.peak:
-                link.peak = len(link.buf)
-                link.mark = min(link.peak, link.capacity)
-            if link.getters:
-                link.wake_getters()
+        for out in p._outs:
+            if len(out.buf) >= out.mark:  # the put's slow path, minus the wait
+                out.note_put()
+            out.buf.append(item)
+            if out.getters:
+                out.wake_getters()
         p.stats.emitted += 1
 
     def qsize(self) -> int:

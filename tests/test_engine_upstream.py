@@ -286,3 +286,16 @@ async def test_put_nowait_from_an_upstream_source_records_the_link_peak():
     assert result.outputs["out"] == [0, 1, 2, 3, 4]
     assert result.stats["out"].peak_depth == 5
     assert result.stats["rig"].emitted == 5
+
+
+async def test_put_nowait_into_a_collecting_source_keeps_the_values():
+    class Rig:
+        @classmethod
+        async def burst(cls, self, output_q):
+            for i in range(3):
+                output_q.put_nowait(i)
+
+    spec = {"nodes": {"rig": {"coro": Rig.burst, "collect": True}}, "graph": {"rig": None}}
+    result = await Plumber(spec).run()
+    assert result.outputs["rig"] == [0, 1, 2]
+    assert result.stats["rig"].emitted == 3
