@@ -655,31 +655,20 @@ class Processor:
         failed = self._failed
         outs = self._outs
         stats = self.stats
-        links = self._inputs
-        link = links[0]
+        link = self._inputs[0]
         buf = link.buf
         popleft = buf.popleft
-        take_zip = self._take_zip
-        # A zip of two inputs (the common case) takes both items inline.
-        pair = zipped and len(links) == 2
-        link1 = links[1] if pair else link
-        buf1 = link1.buf
+        take_zip = self._take_zip  # a one-result zip of two has its own loop (_loop_zip2)
         received = emitted = 0
         try:
             while True:
                 if zipped:
-                    if pair and buf and buf1:
-                        item = (popleft(), buf1.popleft())
-                        if link.putters or link1.putters:
-                            link.wake_putters()
-                            link1.wake_putters()
-                    else:
-                        stats.received += received
-                        stats.emitted += emitted
-                        received = emitted = 0
-                        item = await take_zip()
-                        if item is _END:
-                            break
+                    stats.received += received
+                    stats.emitted += emitted
+                    received = emitted = 0
+                    item = await take_zip()
+                    if item is _END:
+                        break
                 else:
                     if not buf:
                         stats.received += received
