@@ -42,7 +42,7 @@ def _local_file(base_dir: Path, module_name: str) -> Path | None:
     return None
 
 
-def _import_beside(base_dir: Path, module_name: str) -> Any:
+def _import_beside(base_dir: Path, module_name: str, local: Path) -> Any:
     """Import ``module_name`` from the file beside a spec, in ``base_dir``.
 
     The folder is on ``sys.path`` while the module runs (so its own imports of
@@ -54,8 +54,6 @@ def _import_beside(base_dir: Path, module_name: str) -> Any:
     by reference (their module is registered in ``sys.modules``).
     """
     top, _, rest = module_name.partition(".")
-    local = _local_file(base_dir, module_name)
-    assert local is not None
     with _path_lock:
         sys.path.insert(0, str(base_dir))
         try:
@@ -91,8 +89,9 @@ def import_string(target: str, base_dir: Path | None = None) -> Any:
     if not sep or not module_name or not attr_path:
         raise ResolveError(f"cannot import {target!r}: expected 'module:function'")
     try:
-        if base_dir is not None and _local_file(base_dir, module_name) is not None:
-            module = _import_beside(base_dir, module_name)
+        local = _local_file(base_dir, module_name) if base_dir is not None else None
+        if base_dir is not None and local is not None:
+            module = _import_beside(base_dir, module_name, local)
         else:
             module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
