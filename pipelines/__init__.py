@@ -15,12 +15,17 @@ import logging
 
 from ._version import __version__
 from .errors import GraphStalled, PipelineError, Problem, SpecError, UnboundedQueueWarning
-from .events import Event
-from .options import DEFAULT_QUEUE_SIZE, NodeOptions
-from .plumber import Plumber
-from .processor import DeadLetter, OutputQueue, Processor
-from .runner import run
-from .stats import NodeStats, RunResult
+from .runtime import (
+    DeadLetter,
+    Event,
+    NodeStats,
+    OutputQueue,
+    Plumber,
+    Processor,
+    RunResult,
+    run,
+)
+from .spec import DEFAULT_QUEUE_SIZE, NodeOptions
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",

@@ -19,12 +19,12 @@ from rich.table import Table
 from rich.text import Text
 
 from .errors import short_repr
-from .stats import NodeStats
+from .runtime.stats import NodeStats
 
 if TYPE_CHECKING:
-    from .events import Event
     from .plan import Plan
-    from .plumber import Plumber
+    from .runtime.events import Event
+    from .runtime.plumber import Plumber
 
 __all__ = ["LiveView", "render_summary", "summary_table"]
 

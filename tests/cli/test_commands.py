@@ -21,7 +21,7 @@ from rich.console import Console
 from pipelines import Plumber, __version__
 from pipelines.progress import LiveView
 
-SPECS = Path(__file__).parent / "specs"
+SPECS = Path(__file__).resolve().parent.parent / "specs"
 NUMBERS = SPECS / "numbers.yaml"
 INSTALL_SENTENCE = (
     "Graphviz's 'dot' program is needed to draw {fmt} images but was not found on PATH: "
@@ -292,7 +292,7 @@ def test_run_of_an_invalid_spec_prints_every_problem_and_exits_2():
         "  - graph.double: unknown node 'nowhere' (not a key of nodes)\n"
         "  - nodes.numbers.coro: cannot import 'cli_funcs:numbrs': 'cli_funcs' has no attribute "
         "'numbrs' (did you mean 'numbers'?)\n"
-        "  - nodes.double.concurrency: must be an integer >= 1, got 0\n"
+        "  - nodes.double.concurrency: must be an integer from 1 to 10,000, got 0\n"
     )
 
 

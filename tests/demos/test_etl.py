@@ -16,7 +16,7 @@ import yaml
 
 from pipelines import PipelineError, Plumber
 
-ETL_DIR = Path(__file__).resolve().parent.parent / "demos" / "etl"
+ETL_DIR = Path(__file__).resolve().parents[2] / "demos" / "etl"
 ETL_YAML = ETL_DIR / "etl.yaml"
 COUNT = 40  # customers served by the API in etl.yaml
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from pipelines.link import Link
+from pipelines.runtime.link import Link
 
 
 async def _both_waiting(link: Link) -> tuple[asyncio.Task[None], asyncio.Task[None]]:

@@ -25,7 +25,7 @@ import pytest
 import socketio
 from aiohttp import web
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMOS = ROOT / "demos"
 
 

@@ -15,10 +15,11 @@ from typing import Any
 
 import networkx as nx
 
-from .errors import Problem, SpecError, UnboundedQueueWarning
-from .spec import GraphSpec, NodeSpec, collect_spec
+from ..errors import Problem, SpecError, UnboundedQueueWarning
+from ..spec.model import GraphSpec, NodeSpec
+from ..spec.parse import collect_spec
 
-__all__ = ["Plan", "make_plan"]
+__all__ = ["Plan", "find_cycles", "make_plan", "to_digraph"]
 
 
 class Plan:

@@ -20,7 +20,7 @@ from pipelines.diagram import (
     to_mermaid,
 )
 
-SPECS = Path(__file__).parent / "specs"
+SPECS = Path(__file__).resolve().parent.parent / "specs"
 SVG = "{http://www.w3.org/2000/svg}svg"
 
 DEMO_EDGES = {

@@ -86,6 +86,7 @@ class RunResult:
 
     def render(self, path: str | Path, format: str | None = None) -> Path:
         """Draw the graph annotated with this run's figures (see :mod:`pipelines.diagram`)."""
-        from .diagram import render_result
+        # A convenience that reaches up to a surface, lazily (see CONTRIBUTING.md).
+        from ..diagram import render_result
 
         return render_result(self, path, format)

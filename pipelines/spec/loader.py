@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem, SpecError
+from ..errors import Problem, SpecError
 
 __all__ = ["SUFFIXES", "load_file"]
 

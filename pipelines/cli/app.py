@@ -1,0 +1,45 @@
+"""The ``pipelines`` command: run, validate and draw spec files.
+
+Exit codes: 0 success; 1 the run failed (or an image could not be drawn);
+2 bad usage or an invalid spec; 130 interrupted (the first Ctrl-C or SIGTERM
+drains the graph, a second one stops it at once).
+"""
+
+from __future__ import annotations
+
+import click
+
+from .._version import __version__
+from .render import render
+from .run import run
+from .validate import validate
+
+__all__ = ["cli", "main"]
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""\b
+Examples:
+  pipelines validate graph.yaml
+  pipelines run graph.yaml --set numbers.n=100
+  pipelines run graph.yaml --json > result.json
+  pipelines render graph.yaml -o graph.svg
+
+Exit codes: 0 ok, 1 the run failed, 2 bad usage or invalid spec, 130 interrupted.""",
+)
+@click.version_option(
+    __version__, "--version", prog_name="pipelines", message="%(prog)s %(version)s"
+)
+def cli() -> None:
+    """Run, check and draw pipelines graph specs (YAML, JSON or TOML files)."""
+
+
+cli.add_command(run)
+cli.add_command(validate)
+cli.add_command(render)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``pipelines`` console script and ``python -m pipelines``."""
+    cli.main(args=argv)

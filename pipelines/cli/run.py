@@ -1,0 +1,151 @@
+"""``pipelines run``: run a spec file with a live view, print its summary."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import diagram as drawing
+from ..errors import PipelineError
+from .execute import execute
+from .loading import SPEC_ARG, load
+from .output import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    console,
+    error,
+    fail,
+    jsonable,
+    logging_to_console,
+)
+
+__all__ = ["run"]
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  pipelines run graph.yaml
+  pipelines run graph.yaml --set numbers.n=1000 --set double.factor=3
+  pipelines run graph.yaml --json | jq .outputs
+  pipelines run graph.yaml --diagram run.svg
+
+The first Ctrl-C (or SIGTERM) stops the sources and lets items in flight
+reach the sinks; a second one stops at once. Either way the summary is
+printed and the exit code is 130.""",
+)
+@SPEC_ARG
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NODE.ARG=VALUE",
+    help="Override one of a node's args; VALUE is read as YAML (5, 2.5, true, text). Repeatable.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the result as one JSON object instead of a table.",
+)
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="No live view (it is off anyway when stdout is not a terminal).",
+)
+@click.option(
+    "--diagram",
+    "diagram_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="After the run, draw the graph annotated with its figures (svg, png, pdf, dot, mmd).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show engine log messages and tracebacks.")
+def run(
+    spec: Path,
+    sets: tuple[str, ...],
+    as_json: bool,
+    no_progress: bool,
+    diagram_path: Path | None,
+    verbose: bool,
+) -> None:
+    """Run the graph of SPEC to its end and print a per-node summary."""
+    plumber = load(spec, sets)
+    diagram_format = _check_diagram(diagram_path) if diagram_path is not None else None
+    live = not (no_progress or as_json) and sys.stdout.isatty()
+    with logging_to_console(verbose) as handler:
+        result, failure = execute(plumber, live, handler)
+
+    if as_json:
+        data = result.as_dict()
+        if failure is not None:
+            data["error"] = _error_dict(failure)
+        click.echo(json.dumps(jsonable(data), indent=2, allow_nan=False))
+    else:
+        from ..progress import render_summary
+
+        console().print(
+            render_summary(
+                plumber.plan, result.stats, result.status, result.duration, result.outputs
+            )
+        )
+
+    if diagram_path is not None and diagram_format is not None:
+        try:
+            written = drawing.render_result(result, diagram_path, diagram_format)
+        except drawing.DiagramError as exc:
+            error(str(exc))
+            if failure is None:
+                raise SystemExit(EXIT_FAILED) from None
+        else:
+            click.echo(f"diagram written to {written}", err=True)
+
+    if failure is not None:
+        _report_failure(failure, verbose)
+        raise SystemExit(EXIT_FAILED)
+    if result.status == "stopped":
+        raise SystemExit(EXIT_INTERRUPTED)
+
+
+def _check_diagram(path: Path) -> str:
+    """Check ``--diagram FILE`` before the run: a known format, and Graphviz for images."""
+    try:
+        fmt = drawing.format_for(path)
+    except drawing.DiagramError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--diagram'") from None
+    try:
+        drawing.ensure_dot(fmt)
+    except drawing.GraphvizNotFound as exc:
+        fail(str(exc), EXIT_FAILED)
+    return fmt
+
+
+def _error_dict(error: BaseException) -> dict[str, Any]:
+    cause = (
+        error.__cause__
+        if isinstance(error, PipelineError) and error.__cause__ is not None
+        else error
+    )
+    return {
+        "node": getattr(error, "node", None),
+        "item": getattr(error, "item", None),
+        "type": type(cause).__name__,
+        "message": str(cause),
+    }
+
+
+def _report_failure(failure: BaseException, verbose: bool) -> None:
+    """One clear message naming the failing node; the traceback only with --verbose."""
+    if verbose:
+        traceback.print_exception(failure, file=sys.stderr)
+    if isinstance(failure, PipelineError):
+        error(str(failure))
+    else:
+        error(f"the run ended with an unexpected {type(failure).__name__}: {failure}")
+    if not verbose:
+        click.echo("(run with --verbose for the traceback)", err=True)

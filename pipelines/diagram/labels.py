@@ -1,0 +1,134 @@
+"""The text of a diagram: node identifiers, node and edge labels, the title."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..spec.calling import Shape
+from .styles import EDGE_TAGS, MODE_TAGS
+
+if TYPE_CHECKING:
+    from ..plan import Plan
+    from ..runtime.stats import NodeStats, RunResult
+
+__all__ = [
+    "DOT_SAFE",
+    "MERMAID_RESERVED",
+    "MERMAID_SAFE",
+    "edge_lines",
+    "function_label",
+    "node_ids",
+    "node_lines",
+    "stats_of",
+    "title",
+    "zip_position",
+]
+
+
+def node_ids(
+    names: list[str], safe: re.Pattern[str], reserved: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """Node name -> identifier: the name itself when plain, else ``n<index>`` (the label keeps the name)."""
+    ids: dict[str, str] = {}
+    taken = set(names)
+    for i, name in enumerate(names):
+        if safe.fullmatch(name) and name.lower() not in reserved:
+            ids[name] = name
+            continue
+        alias = f"n{i}"
+        while alias in taken:
+            alias = "_" + alias
+        taken.add(alias)
+        ids[name] = alias
+    return ids
+
+
+# ':' would be read as a port by DOT edge statements; '<...>' as an HTML label.
+DOT_SAFE = re.compile(r"[\w.\-]+")
+MERMAID_SAFE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MERMAID_RESERVED = frozenset(
+    {
+        "end",
+        "graph",
+        "subgraph",
+        "flowchart",
+        "style",
+        "class",
+        "classdef",
+        "click",
+        "linkstyle",
+        "direction",
+        "default",
+    }
+)
+
+
+def function_label(spec: Any) -> str:
+    sig = spec.signature
+    if sig.shape in (Shape.ITERABLE, Shape.ASYNC_ITERABLE):
+        return sig.name
+    return f"{sig.name}()"
+
+
+def _option_notes(spec: Any) -> str:
+    # Which options show, and how, is the options table's ``note`` column.
+    return ", ".join(spec.options.notes())
+
+
+def _capacity(capacity: int) -> str:
+    return "unbounded" if capacity == 0 else f"cap {capacity}"
+
+
+def node_lines(name: str, attrs: dict[str, Any], stats: NodeStats | None) -> list[str]:
+    spec = attrs["spec"]
+    lines = [name, function_label(spec)]
+    tag = MODE_TAGS.get(attrs["mode"])
+    if tag:
+        lines.append(tag.format(n=len(spec.inputs) + len(spec.dead_letter_from)))
+    notes = _option_notes(spec)
+    if notes:
+        lines.append(notes)
+    if stats is not None:
+        if attrs["kind"] == "source":
+            lines.append(f"out {stats.emitted}")
+        else:
+            lines.append(f"in {stats.received}, out {stats.emitted}")
+        extra = [
+            f"{label} {getattr(stats, field)}"
+            for field, label in (
+                ("failed", "failed"),
+                ("retried", "retried"),
+                ("dropped", "dropped"),
+            )
+            if getattr(stats, field)
+        ]
+        if extra:
+            lines.append(", ".join(extra))
+    return lines
+
+
+def edge_lines(attrs: dict[str, Any], stats: NodeStats | None) -> list[str]:
+    lines = [line for line in (EDGE_TAGS[attrs["kind"]], _capacity(attrs["capacity"])) if line]
+    if stats is not None:
+        lines.append(f"peak {stats.peak_depth}")
+    return lines
+
+
+def zip_position(graph: Any, source: str, target: str) -> str | None:
+    """The 1-based input position of ``source`` on a zip node, which fixes the tuple order."""
+    if graph.nodes[target]["mode"] != "zip":
+        return None
+    inputs = graph.nodes[target]["spec"].inputs
+    return str(inputs.index(source) + 1) if source in inputs else None
+
+
+def stats_of(result: RunResult | None) -> dict[str, NodeStats]:
+    return dict(result.stats) if result is not None else {}
+
+
+def title(plan: Plan, result: RunResult | None) -> str:
+    parts = [plan.spec.name] if plan.spec.name else []
+    if result is not None:
+        parts.append(f"{result.status} in {result.duration:.2f} s")
+    return ": ".join(parts)

@@ -1,0 +1,10 @@
+"""The plan layer: a validated spec as a ``networkx.DiGraph`` ready to run.
+
+Knows the spec layer, nothing above it.
+"""
+
+from __future__ import annotations
+
+from .build import Plan, find_cycles, make_plan, to_digraph
+
+__all__ = ["Plan", "find_cycles", "make_plan", "to_digraph"]

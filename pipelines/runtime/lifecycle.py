@@ -1,0 +1,66 @@
+"""A node's task, from its first step to the end of its outputs.
+
+:func:`run_node` picks how the node runs (a source, a serial loop, a worker
+pool), then closes its outputs so the end of stream travels on. The node is
+one actor of the run's stall board from its first step to its end (its
+workers take its place while they run).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from ..spec.calling import Shape
+from .loops import loop_serial, loop_stream
+from .sources import run_source
+from .taking import drain_inputs
+from .workers import WorkerPool
+
+if TYPE_CHECKING:
+    from .node import Node
+
+__all__ = ["run_node"]
+
+
+async def run_node(node: Node) -> None:
+    """Run ``node`` to completion, then end its outputs."""
+    node.started = True
+    try:
+        await _run(node)
+    except BaseException:
+        node.board.disable()
+        raise
+    node.board.leave()
+
+
+async def _run(node: Node) -> None:
+    stats = node.stats
+    stats.started = time.monotonic()
+    if node.events:
+        node.events.emit("node_started", node.name)
+    spec = node.spec
+    opts = spec.options
+    shape = spec.signature.shape
+    if spec.is_source:
+        await run_source(node)
+    elif opts.concurrency == 1:
+        many = shape is Shape.SYNC_GEN or (
+            shape is Shape.ASYNC_GEN and (opts.retries or opts.timeout is not None)
+        )
+        stats.peak_in_flight = 1
+        if shape is Shape.ASYNC_GEN and not many:
+            await loop_stream(node)
+        else:
+            await loop_serial(node, many)
+        if len(node.inputs) > 1:
+            await drain_inputs(node)
+    else:
+        await WorkerPool(node).run()
+        if len(node.inputs) > 1:
+            await drain_inputs(node)
+    node.close_outputs()
+    node.sync_peak()
+    stats.finished = time.monotonic()
+    if node.events:
+        node.events.emit("node_finished", node.name, stats=stats.copy())

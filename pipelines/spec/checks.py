@@ -1,0 +1,66 @@
+"""Checks of one node that need its whole context: kind, shape, args and executor."""
+
+from __future__ import annotations
+
+from ..errors import Problem
+from .calling import Shape, check_args
+from .model import NodeSpec
+
+__all__ = ["check_node"]
+
+
+def check_node(node: NodeSpec, problems: list[Problem]) -> None:
+    """Append a problem for each way ``node`` cannot be called as the graph would call it."""
+    path = f"nodes.{node.name}"
+    sig = node.signature
+    shape = sig.shape
+    if shape in (Shape.ITERABLE, Shape.ASYNC_ITERABLE):
+        if not node.is_source:
+            problems.append(
+                Problem(
+                    f"{path}.coro",
+                    f"a {shape.value} can only feed a source node; this node has inputs",
+                )
+            )
+        elif node.args:
+            problems.append(Problem(f"{path}.args", f"a {shape.value} source takes no args"))
+        return
+    message = check_args(sig, node.args, node.is_source)
+    if message:
+        problems.append(Problem(f"{path}.args", message))
+    if node.is_source and sig.upstream and shape is not Shape.COROUTINE:
+        problems.append(
+            Problem(
+                f"{path}.coro",
+                f"an upstream-style source {sig.name}(self, output_q) must be an async def coroutine function",
+            )
+        )
+    _check_executor(node, problems)
+
+
+def _check_executor(node: NodeSpec, problems: list[Problem]) -> None:
+    executor = node.options.executor
+    if executor is None:
+        return
+    where = f"nodes.{node.name}.executor"
+    sig = node.signature
+    if sig.is_async and executor != "async":
+        problems.append(
+            Problem(
+                where,
+                f"{executor!r} runs plain def functions; {sig.name} is async (use 'async' or leave it out)",
+            )
+        )
+    elif not sig.is_async and executor == "async":
+        problems.append(
+            Problem(
+                where,
+                f"{sig.name} is a plain def function; it runs in a 'thread' (default) or 'process', never on the event loop",
+            )
+        )
+    if executor == "process" and (sig.upstream or sig.wants_processor):
+        problems.append(
+            Problem(where, "a function that takes its Processor cannot run in another process")
+        )
+    if executor == "process" and node.is_source:
+        problems.append(Problem(where, "sources cannot use executor 'process'"))

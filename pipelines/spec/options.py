@@ -1,0 +1,396 @@
+"""Node options: the one table every part of pipelines reads.
+
+Each :class:`Option` row holds an option's name, default, validation,
+conversion, where a spec may set it, how a diagram shows it, whether a remote
+client (the socket.io demo) may set it, and its documentation. Validation
+(:func:`parse_options`, :func:`parse_defaults`), the options table in
+``docs/options.md`` (:func:`markdown_table`, checked by a test), the diagram
+labels and the demo server's sanitiser all read :data:`OPTIONS`; adding an
+option means adding a row here, a typed field on :class:`NodeOptions` and the
+runtime code that honours it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ..errors import Problem
+
+__all__ = [
+    "DEFAULT_QUEUE_SIZE",
+    "MAX_CONCURRENCY",
+    "MAX_QUEUE_SIZE",
+    "MAX_RETRIES",
+    "MAX_SECONDS",
+    "NODE_OPTION_NAMES",
+    "OPTIONS",
+    "OPTION_NAMES",
+    "NodeOptions",
+    "Option",
+    "markdown_table",
+    "parse_defaults",
+    "parse_options",
+    "unknown_key",
+]
+
+#: Capacity of every input link unless a node sets ``queue_size``. Deep links
+#: let one wake-up of a consumer move many items (the main lever on throughput,
+#: see bench/RESULTS.md) while still bounding memory per edge.
+DEFAULT_QUEUE_SIZE = 1024
+
+#: Upper bounds: beyond them a value is a mistake, not a configuration (a
+#: link of 10**30 items, or 10**12 workers, would exhaust memory long before
+#: it was reached). Documented in docs/options.md.
+MAX_CONCURRENCY = 10_000
+MAX_QUEUE_SIZE = 10_000_000
+MAX_RETRIES = 1_000
+MAX_SECONDS = 365 * 24 * 3600.0
+MAX_BACKOFF = 1_000.0
+
+EXECUTORS = ("async", "thread", "process")
+
+#: Places a spec can set an option: in a node, in ``defaults``, or (upstream
+#: style) in a node's ``properties``.
+NODE, DEFAULTS, PROPERTIES = "node", "defaults", "properties"
+
+Check = Callable[[Any], "str | None"]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _to_float(value: Any) -> Any:
+    return None if value is None else float(value)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _finite(v: Any) -> float | None:
+    """``v`` as a finite float, or None (also for ints too large for a float)."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    try:
+        number = float(v)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _int_between(low: int, high: int) -> Check:
+    def check(v: Any) -> str | None:
+        if not _is_int(v) or not low <= v <= high:
+            return f"must be an integer from {low} to {high:,}, got {_shown(v)}"
+        return None
+
+    return check
+
+
+def _seconds(
+    *, low: float, strict: bool, nullable: bool, what: str = "a number of seconds"
+) -> Check:
+    def check(v: Any) -> str | None:
+        if v is None and nullable:
+            return None
+        number = _finite(v)
+        too_low = number is None or (number <= low if strict else number < low)
+        if too_low or number is None or number > MAX_SECONDS:
+            bound = f"> {low:g}" if strict else f">= {low:g}"
+            null = " or null" if nullable else ""
+            return f"must be {what} {bound} and at most {MAX_SECONDS:,.0f}{null}, got {_shown(v)}"
+        return None
+
+    return check
+
+
+def _check_backoff(v: Any) -> str | None:
+    number = _finite(v)
+    if number is None or not 1 <= number <= MAX_BACKOFF:
+        return (
+            f"must be a multiplier from 1 to {MAX_BACKOFF:g} (1 = fixed delay, 2 = doubling), "
+            f"got {_shown(v)}"
+        )
+    return None
+
+
+def _check_bool(v: Any) -> str | None:
+    return None if isinstance(v, bool) else f"must be true or false, got {_shown(v)}"
+
+
+def _check_on_error(v: Any) -> str | None:
+    if not isinstance(v, str) or not v:
+        return f"must be 'raise', 'skip' or the name of a dead-letter node, got {_shown(v)}"
+    return None
+
+
+def _check_executor(v: Any) -> str | None:
+    if v is not None and v not in EXECUTORS:
+        return f"must be one of {', '.join(EXECUTORS)}, got {_shown(v)}"
+    return None
+
+
+def _shown(v: Any) -> str:
+    """A value in a message: short, whatever its size (10**400 has 401 digits)."""
+    text = (
+        repr(v) if not _is_int(v) or abs(v) < 10**30 else f"an integer of {len(str(abs(v)))} digits"
+    )
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _note(label: str) -> Callable[[Any], str]:
+    def note(value: Any) -> str:
+        return f"{label} {value:g}" if isinstance(value, float) else f"{label} {value}"
+
+    return note
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One node option: everything pipelines knows about it.
+
+    ``check(value)`` returns a message when the value is invalid; ``convert``
+    turns a valid value into its stored form; ``where`` lists the places a
+    spec may set it (``node``, ``defaults``, ``properties``); ``note`` makes
+    the text a diagram label shows when the value is not the default (None:
+    not shown in labels; ``drawn`` says how it is shown instead); ``remote``
+    says whether a remote client (the socket.io demo) may set it.
+    """
+
+    name: str
+    default: Any
+    kind: str
+    doc: str
+    check: Check
+    convert: Callable[[Any], Any] = _same
+    where: frozenset[str] = frozenset({NODE, DEFAULTS})
+    note: Callable[[Any], str] | None = None
+    drawn: str = ""
+    remote: bool = False
+
+
+#: Every node option, in the order the docs list them.
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "aggregate_inputs",
+        True,
+        "bool",
+        "several inputs: true = zip (one item from each, in graph order), false = merge (arrival order)",
+        _check_bool,
+        where=frozenset({NODE, DEFAULTS, PROPERTIES}),
+        drawn="the node's tag: 'zip of N inputs' or 'merge of N inputs'",
+        remote=True,
+    ),
+    Option(
+        "concurrency",
+        1,
+        f"integer 1..{MAX_CONCURRENCY:,}",
+        "calls in flight at once (N long-lived workers, started as items arrive)",
+        _int_between(1, MAX_CONCURRENCY),
+        note=_note("concurrency"),
+    ),
+    Option(
+        "queue_size",
+        DEFAULT_QUEUE_SIZE,
+        f"integer 0..{MAX_QUEUE_SIZE:,}",
+        "capacity of each input link; 0 = unbounded (warns)",
+        _int_between(0, MAX_QUEUE_SIZE),
+        drawn="on each input edge: 'cap N' or 'unbounded'",
+    ),
+    Option(
+        "ordered",
+        True,
+        "bool",
+        "keep input order when concurrency > 1",
+        _check_bool,
+    ),
+    Option(
+        "retries",
+        0,
+        f"integer 0..{MAX_RETRIES:,}",
+        "calls made again after a failure before it counts",
+        _int_between(0, MAX_RETRIES),
+        note=_note("retries"),
+    ),
+    Option(
+        "retry_delay",
+        0.0,
+        "seconds >= 0",
+        "pause before the first retry",
+        _seconds(low=0, strict=False, nullable=False),
+        _to_float,
+    ),
+    Option(
+        "backoff",
+        1.0,
+        f"number 1..{MAX_BACKOFF:g}",
+        "multiplier of the pause after each retry (1 = fixed, 2 = doubling)",
+        _check_backoff,
+        _to_float,
+    ),
+    Option(
+        "timeout",
+        None,
+        "seconds > 0 or null",
+        "a call longer than this fails (with TimeoutError)",
+        _seconds(low=0, strict=True, nullable=True),
+        _to_float,
+        note=_note("timeout"),
+    ),
+    Option(
+        "on_error",
+        "raise",
+        "raise | skip | node name",
+        "after the retries: stop the run, count and go on, or send a DeadLetter to that node",
+        _check_on_error,
+        note=lambda v: "on_error skip" if v == "skip" else "",
+        drawn="'on_error skip' in the label; a dead-letter node: a dashed red edge to it",
+    ),
+    Option(
+        "executor",
+        None,
+        "async | thread | process",
+        "where the function runs; plain def: thread (default) or process",
+        _check_executor,
+        note=_note("executor"),
+    ),
+    Option(
+        "collect",
+        False,
+        "bool",
+        "keep the node's results in result.outputs[name]",
+        _check_bool,
+    ),
+)
+
+OPTION_NAMES: tuple[str, ...] = tuple(option.name for option in OPTIONS)
+#: The options a node's own mapping may set.
+NODE_OPTION_NAMES: tuple[str, ...] = tuple(o.name for o in OPTIONS if NODE in o.where)
+_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
+_DEFAULT: dict[str, Any] = {option.name: option.default for option in OPTIONS}
+
+
+@dataclass(frozen=True, slots=True)
+class NodeOptions:
+    """Validated options of one node; field names and defaults are :data:`OPTIONS`' rows."""
+
+    aggregate_inputs: bool = _DEFAULT["aggregate_inputs"]
+    concurrency: int = _DEFAULT["concurrency"]
+    queue_size: int = _DEFAULT["queue_size"]
+    ordered: bool = _DEFAULT["ordered"]
+    retries: int = _DEFAULT["retries"]
+    retry_delay: float = _DEFAULT["retry_delay"]
+    backoff: float = _DEFAULT["backoff"]
+    timeout: float | None = _DEFAULT["timeout"]
+    on_error: str = _DEFAULT["on_error"]
+    executor: str | None = _DEFAULT["executor"]  # None: async on the loop, plain def in threads
+    collect: bool = _DEFAULT["collect"]
+
+    @property
+    def capacity(self) -> int:
+        """Link capacity as an int; 0 (unbounded) becomes a practically infinite bound."""
+        return self.queue_size if self.queue_size > 0 else 2**62
+
+    def notes(self) -> list[str]:
+        """What a diagram label says about the options that differ from their default."""
+        notes = [
+            option.note(getattr(self, option.name))
+            for option in OPTIONS
+            if option.note is not None and getattr(self, option.name) != option.default
+        ]
+        return [note for note in notes if note]
+
+
+assert tuple(f.name for f in fields(NodeOptions)) == OPTION_NAMES, "NodeOptions must follow OPTIONS"
+
+
+def unknown_key(name: str, extra: tuple[str, ...] = ("coro", "args", "properties")) -> str:
+    """The message for a key that is not an option, with a close match if there is one."""
+    close = difflib.get_close_matches(name, (*OPTION_NAMES, *extra), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown option{hint}"
+
+
+def _take(name: str, value: Any, where: str, good: dict[str, Any], problems: list[Problem]) -> None:
+    option = _BY_NAME[name]
+    message = option.check(value)
+    if message:
+        problems.append(Problem(where, message))
+    else:
+        good[name] = option.convert(value)
+
+
+def parse_defaults(raw: Any, problems: list[Problem]) -> dict[str, Any]:
+    """Validate a spec's ``defaults`` section (options applied to every node)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        problems.append(Problem("defaults", "must be a mapping of node options"))
+        return {}
+    good: dict[str, Any] = {}
+    for key, value in raw.items():
+        where = f"defaults.{key}"
+        option = _BY_NAME.get(key) if isinstance(key, str) else None
+        if option is None or DEFAULTS not in option.where:
+            problems.append(Problem(where, unknown_key(str(key))))
+            continue
+        _take(key, value, where, good, problems)
+    return good
+
+
+def parse_options(
+    raw: Mapping[str, Any], path: str, defaults: Mapping[str, Any], problems: list[Problem]
+) -> NodeOptions:
+    """Build the :class:`NodeOptions` of one node from its spec mapping.
+
+    ``raw`` is the node's mapping; ``defaults`` the validated ``defaults``
+    section. Problems are appended (with their key path) instead of raised, so
+    that all of a spec's problems are reported together. Keys of ``raw`` that
+    are not options are left to the caller.
+    """
+    good: dict[str, Any] = dict(defaults)
+    for option in OPTIONS:
+        if NODE in option.where and option.name in raw:
+            _take(option.name, raw[option.name], f"{path}.{option.name}", good, problems)
+    props = raw.get("properties")
+    if props is not None:
+        if not isinstance(props, Mapping):
+            problems.append(Problem(f"{path}.properties", "must be a mapping"))
+        else:
+            known = ", ".join(o.name for o in OPTIONS if PROPERTIES in o.where)
+            for key, value in props.items():
+                where = f"{path}.properties.{key}"
+                option = _BY_NAME.get(key) if isinstance(key, str) else None
+                if option is None or PROPERTIES not in option.where:
+                    problems.append(Problem(where, f"unknown property (known: {known})"))
+                else:
+                    _take(key, value, where, good, problems)
+    return NodeOptions(**good)
+
+
+def markdown_table() -> str:
+    """The options table of ``docs/options.md``, made from :data:`OPTIONS`."""
+    rows = [
+        "| option | type | default | set in | remote | what it does | drawn |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for o in OPTIONS:
+        default = (
+            "null"
+            if o.default is None
+            else str(o.default).lower()
+            if isinstance(o.default, bool)
+            else str(o.default)
+        )
+        where = ", ".join(w for w in (NODE, DEFAULTS, PROPERTIES) if w in o.where)
+        drawn = o.drawn or ("in the node's label when not the default" if o.note else "")
+        rows.append(
+            f"| `{o.name}` | {o.kind} | `{default}` | {where} | {'yes' if o.remote else 'no'} "
+            f"| {o.doc} | {drawn} |"
+        )
+    return "\n".join(rows) + "\n"

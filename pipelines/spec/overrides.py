@@ -1,0 +1,57 @@
+"""``NODE.ARG=VALUE`` overrides of a loaded spec (the command's ``--set``, schedules' parameters)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+__all__ = ["OverrideError", "apply_overrides", "parse_override"]
+
+
+class OverrideError(ValueError):
+    """An override is malformed or names no node of the spec; the message says which."""
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """Split ``NODE.ARG=VALUE`` into (node, arg, value); VALUE is read as a YAML scalar."""
+    key, eq, raw = text.partition("=")
+    node, dot, arg = key.rpartition(".")
+    if not eq or not dot or not node or not arg:
+        raise OverrideError(f"{text!r}: expected NODE.ARG=VALUE")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or exc
+        raise OverrideError(f"{text!r}: the value is not valid YAML ({problem})") from None
+    return node, arg, value
+
+
+def apply_overrides(data: Mapping[str, Any], sets: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of the spec ``data`` with each ``NODE.ARG=VALUE`` applied to the node's args.
+
+    Raises :class:`OverrideError` for a malformed override or an unknown node;
+    ``data`` itself is never changed.
+    """
+    result = copy.copy(dict(data))
+    nodes = result.get("nodes")
+    nodes = dict(nodes) if isinstance(nodes, Mapping) else {}
+    result["nodes"] = nodes
+    for text in sets:
+        node, arg, value = parse_override(text)
+        if node not in nodes:
+            known = ", ".join(str(name) for name in nodes) or "none"
+            raise OverrideError(f"{text!r}: no node named {node!r} (nodes: {known})")
+        spec = nodes[node]
+        if not isinstance(spec, Mapping):
+            raise OverrideError(f"{text!r}: node {node!r} is not a mapping in the spec")
+        spec = nodes[node] = dict(spec)
+        args = spec.get("args")
+        if args is None:
+            args = {}
+        if not isinstance(args, Mapping):
+            raise OverrideError(f"{text!r}: the args of node {node!r} are not a mapping")
+        spec["args"] = {**args, arg: value}
+    return result
