@@ -94,6 +94,11 @@ class Cell:
         return argv
 
 
+#: ``--smoke``: N divided by this, and the implementations run (no peers).
+SMOKE_SCALE = 100
+SMOKE_IMPLS = "direct,raw-queue,raw-queue-batched,pipelines"
+
+
 def plan(workload, impls, explicit_impls, args):
     """The cells of one workload, in table order."""
     if args.n is not None:
@@ -101,7 +106,9 @@ def plan(workload, impls, explicit_impls, args):
     else:
         base = W.DEFAULT_N[workload]
         sizes = list(base) if isinstance(base, tuple) else [base]
-        if args.quick:
+        if args.smoke:
+            sizes = [max(1, s // SMOKE_SCALE) for s in sizes[:1]]
+        elif args.quick:
             sizes = [max(1, s // 10) for s in sizes]
     cells = []
     for impl in impls:
@@ -415,7 +422,13 @@ def main(argv=None):
         default=None,
         help="runs per cell, median reported (default 3, 1 with --quick)",
     )
-    ap.add_argument("--quick", action="store_true", help="N / 10: a smoke run")
+    ap.add_argument("--quick", action="store_true", help="N / 10: a quick run")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"CI check: every workload once at N / {SMOKE_SCALE}, the engine and the baselines; "
+        "exits 1 if any result is wrong (no timing is judged)",
+    )
     ap.add_argument("--n", type=int, default=None, help="override N for every workload")
     ap.add_argument(
         "--full-peers",
@@ -430,10 +443,12 @@ def main(argv=None):
     )
     ap.add_argument("--markdown", metavar="FILE", help="also write the report to FILE")
     args = ap.parse_args(argv)
+    if args.smoke and not args.impl:
+        args.impl = SMOKE_IMPLS
     if args.repeat is None:
-        args.repeat = 1 if args.quick else 3
+        args.repeat = 1 if args.quick or args.smoke else 3
     if args.timeout is None:
-        args.timeout = 60.0 if args.quick else 600.0
+        args.timeout = 60.0 if args.quick or args.smoke else 600.0
     workloads = split(args.only, WORKLOADS, "workload") if args.only else WORKLOADS
     explicit = split(args.impl, IMPLS, "implementation") if args.impl else []
     impls = [i for i in IMPLS if not explicit or i in explicit or i == BASELINE]

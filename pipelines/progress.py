@@ -26,7 +26,15 @@ if TYPE_CHECKING:
     from .runtime.events import Event
     from .runtime.plumber import Plumber
 
-__all__ = ["LiveView", "render_summary", "summary_table"]
+__all__ = [
+    "SHOWN_OUTPUTS",
+    "STATE_STYLES",
+    "STATUS_STYLES",
+    "LiveView",
+    "render_outputs",
+    "render_summary",
+    "summary_table",
+]
 
 #: How each node state is shown in the live table.
 STATE_STYLES: dict[str, str] = {

@@ -90,4 +90,5 @@ def to_digraph(plan: Plan, result: RunResult | None = None) -> graphviz.Digraph:
 
 def to_dot(plan: Plan, result: RunResult | None = None) -> str:
     """The graph in Graphviz DOT, left to right; with ``result``, annotated with that run's figures."""
-    return to_digraph(plan, result).source
+    source: str = to_digraph(plan, result).source
+    return source

@@ -29,13 +29,13 @@ def format_for(path: str | Path | None, format: str | None = None) -> str:
             raise DiagramError(f"unknown diagram format {format!r} (known: {', '.join(FORMATS)})")
         return fmt
     suffix = Path(path).suffix.lower() if path is not None else ""
-    fmt = SUFFIXES.get(suffix)
-    if fmt is None:
+    found = SUFFIXES.get(suffix)
+    if found is None:
         known = ", ".join(SUFFIXES)
         raise DiagramError(
             f"cannot tell the diagram format from {str(path)!r}: name the file with one of {known}"
         )
-    return fmt
+    return found
 
 
 def ensure_dot(fmt: str = "svg") -> None:
@@ -59,7 +59,8 @@ def draw(plan: Plan, format: str, result: RunResult | None = None) -> str | byte
     import graphviz
 
     try:
-        return graphviz.Source(source).pipe(format=fmt)
+        image: bytes = graphviz.Source(source).pipe(format=fmt)
+        return image
     except graphviz.ExecutableNotFound:
         raise GraphvizNotFound(fmt) from None
     except subprocess.CalledProcessError as exc:

@@ -65,9 +65,10 @@ MERMAID_RESERVED = frozenset(
 
 
 def function_label(spec: Any) -> str:
+    """The function's name as a label: ``name()``, or the bare name of an iterable source."""
     sig = spec.signature
     if sig.shape in (Shape.ITERABLE, Shape.ASYNC_ITERABLE):
-        return sig.name
+        return str(sig.name)
     return f"{sig.name}()"
 
 

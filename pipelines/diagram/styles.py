@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 __all__ = [
+    "ALIASES",
+    "EDGE_ATTRS",
     "EDGE_STYLES",
     "EDGE_TAGS",
     "FAILED_STYLE",
     "FORMATS",
+    "GRAPH_ATTRS",
     "IMAGE_FORMATS",
     "MERMAID_SHAPES",
     "MODE_STYLES",
     "MODE_TAGS",
+    "NODE_ATTRS",
     "NODE_STYLES",
+    "SUFFIXES",
     "DiagramError",
     "GraphvizNotFound",
 ]

@@ -13,7 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Event", "EventBus"]
+__all__ = [
+    "KINDS",
+    "Event",
+    "EventBus",
+]
 
 log = logging.getLogger("pipelines")
 

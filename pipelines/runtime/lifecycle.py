@@ -46,7 +46,7 @@ async def _run(node: Node) -> None:
         await run_source(node)
     elif opts.concurrency == 1:
         many = shape is Shape.SYNC_GEN or (
-            shape is Shape.ASYNC_GEN and (opts.retries or opts.timeout is not None)
+            shape is Shape.ASYNC_GEN and (opts.retries > 0 or opts.timeout is not None)
         )
         stats.peak_in_flight = 1
         if shape is Shape.ASYNC_GEN and not many:

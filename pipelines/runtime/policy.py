@@ -92,7 +92,8 @@ async def handle_failure(node: Node, item: Any, exc: BaseException) -> None:
     """Handle a failed call per ``on_error``: raise, skip or dead-letter."""
     attempts = 1
     if isinstance(exc, Failure):
-        exc, attempts = exc.error, exc.attempts
+        attempts = exc.attempts
+        exc = exc.error
     node.stats.failed += 1
     on_error = node.spec.options.on_error
     if item is NO_ITEM:

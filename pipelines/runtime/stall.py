@@ -19,7 +19,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-__all__ = ["Board", "Stalled"]
+__all__ = [
+    "NO_BOARD",
+    "Board",
+    "Stalled",
+]
 
 _NEVER = 2**62  # more actors than any run has: no stall can be seen
 

@@ -50,7 +50,7 @@ class NodeStats:
 
     def copy(self) -> NodeStats:
         """A snapshot of the counters."""
-        return NodeStats(**{f: getattr(self, f) for f in self.__slots__})  # type: ignore[attr-defined]
+        return NodeStats(**{f: getattr(self, f) for f in self.__slots__})
 
 
 @dataclass(slots=True)

@@ -36,7 +36,7 @@ async def send(node: Node, item: Any) -> None:
 
 async def take_zip(node: Node) -> Any:
     """Take one item from each input link, in order; :data:`END` when one has ended."""
-    values = []
+    values: list[Any] = []
     for link in node.inputs:
         buf = link.buf
         while not buf:

@@ -19,7 +19,13 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Shape", "Signature", "check_args", "classify"]
+__all__ = [
+    "Shape",
+    "Signature",
+    "callable_name",
+    "check_args",
+    "classify",
+]
 
 
 class Shape(enum.Enum):

@@ -22,6 +22,8 @@ from ..errors import Problem
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
+    "EXECUTORS",
+    "MAX_BACKOFF",
     "MAX_CONCURRENCY",
     "MAX_QUEUE_SIZE",
     "MAX_RETRIES",
@@ -365,8 +367,8 @@ def parse_options(
             known = ", ".join(o.name for o in OPTIONS if PROPERTIES in o.where)
             for key, value in props.items():
                 where = f"{path}.properties.{key}"
-                option = _BY_NAME.get(key) if isinstance(key, str) else None
-                if option is None or PROPERTIES not in option.where:
+                prop = _BY_NAME.get(key) if isinstance(key, str) else None
+                if prop is None or PROPERTIES not in prop.where:
                     problems.append(Problem(where, f"unknown property (known: {known})"))
                 else:
                     _take(key, value, where, good, problems)

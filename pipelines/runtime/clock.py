@@ -1,0 +1,73 @@
+"""Time as the runtime sees it: an injectable :class:`Clock`.
+
+Everything time-dependent (batch timeouts, windows, rates, heartbeats,
+schedules, watchdogs) asks a clock instead of calling :mod:`time` or
+:func:`asyncio.sleep` directly, so tests run it on a
+:class:`~pipelines.testing.VirtualClock` and assert exact schedules instead
+of sleeping. :data:`SYSTEM_CLOCK` is the real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Protocol, runtime_checkable
+
+__all__ = ["SYSTEM_CLOCK", "Clock", "SystemClock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """A source of time and of waiting.
+
+    ``monotonic()`` measures durations and deadlines (seconds, arbitrary
+    origin); ``time()`` is the wall clock (seconds since the epoch, UTC) for
+    timestamps and calendar schedules. ``sleep(s)`` waits ``s`` seconds of
+    this clock; ``sleep_until(t)`` until ``monotonic()`` reaches ``t``. Both
+    are cancellable like :func:`asyncio.sleep`.
+    """
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back."""
+        ...
+
+    def time(self) -> float:
+        """Seconds since the epoch (UTC)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (0 or less: yield once)."""
+        ...
+
+    async def sleep_until(self, deadline: float) -> None:
+        """Wait until ``monotonic()`` reaches ``deadline``."""
+        ...
+
+
+class SystemClock:
+    """The real clock: :func:`time.monotonic`, :func:`time.time`, :func:`asyncio.sleep`."""
+
+    __slots__ = ()
+
+    def monotonic(self) -> float:
+        """:func:`time.monotonic`."""
+        return time.monotonic()
+
+    def time(self) -> float:
+        """:func:`time.time`."""
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        """:func:`asyncio.sleep`."""
+        await asyncio.sleep(max(0.0, seconds))
+
+    async def sleep_until(self, deadline: float) -> None:
+        """Sleep until ``time.monotonic()`` reaches ``deadline``."""
+        await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+#: The clock every part of pipelines uses unless given another.
+SYSTEM_CLOCK: Clock = SystemClock()
