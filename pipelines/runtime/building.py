@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ..plan import Plan
@@ -14,11 +15,36 @@ from .node import Node
 from .processor import Processor
 from .stall import Board
 
-__all__ = ["build_nodes", "gc_paused"]
+__all__ = ["Edge", "build_nodes", "gc_paused"]
 
 
-def build_nodes(plan: Plan, env_vars: dict[str, Any], events: EventBus) -> dict[str, Node]:
-    """Fresh nodes and links for one run of ``plan``.
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One edge of a run and the link it became (a merge's edges share one link)."""
+
+    source: str
+    target: str
+    kind: str  # data | dead_letter
+    link: Link
+
+    def figures(self) -> dict[str, Any]:
+        """The edge's figures now: capacity (0: unbounded), depth and peak depth."""
+        link = self.link
+        capacity = link.capacity if link.capacity < 2**62 else 0
+        return {
+            "source": self.source,
+            "target": self.target,
+            "kind": self.kind,
+            "capacity": capacity,
+            "depth": len(link.buf),
+            "peak_depth": link.peak,
+        }
+
+
+def build_nodes(
+    plan: Plan, env_vars: dict[str, Any], events: EventBus
+) -> tuple[dict[str, Node], list[Edge]]:
+    """Fresh nodes, links and edges for one run of ``plan``.
 
     Input links of each node: a zip gets one link per source, in the order
     the sources appear as keys of ``graph``; a merge (or a single input) one
@@ -40,13 +66,17 @@ def build_nodes(plan: Plan, env_vars: dict[str, Any], events: EventBus) -> dict[
         else:
             shared = Link(f"{','.join(feeders)}->{name}", cap, len(feeders), board)
             inputs[name], links_in[name] = [shared], dict.fromkeys(feeders, shared)
+    edges: list[Edge] = []
     for name, spec in specs.items():
         outs = [links_in[target][name] for target in spec.outputs]
+        edges += [Edge(name, t, "data", link) for t, link in zip(spec.outputs, outs, strict=True)]
         dead = links_in[spec.dead_letter][name] if spec.dead_letter else None
+        if spec.dead_letter and dead is not None:
+            edges.append(Edge(name, spec.dead_letter, "dead_letter", dead))
         node = nodes[name]
         node.wire(inputs[name], outs, dead, board)
         Processor(node)
-    return nodes
+    return nodes, edges
 
 
 @contextlib.contextmanager

@@ -60,6 +60,7 @@ async def loop_one(node: Node) -> None:
     append = ob.append
     mark = 0  # take out.reserve() when the output depth reaches this
     done = 0
+    node.use_invoke(invoke, (out, "getters"))
     try:
         while True:
             if not buf:
@@ -94,13 +95,14 @@ async def loop_one(node: Node) -> None:
                 stats.received += done
                 stats.emitted += done
                 done = 0
+                invoke = node.invoke or invoke
     finally:
         stats.received += done
         stats.emitted += done
 
 
 async def loop_sink(node: Node) -> None:
-    """A sink: one input link, results discarded (counted like :meth:`_loop_one`)."""
+    """A sink: one input link, results discarded (counted like :func:`loop_one`)."""
     invoke = with_policy(make_invoke(node, False), node.spec.options, node.stats)
     failed = functools.partial(handle_failure, node)
     stats = node.stats
@@ -108,6 +110,7 @@ async def loop_sink(node: Node) -> None:
     buf = link.buf
     popleft = buf.popleft
     done = 0
+    node.use_invoke(invoke, (link, "putters"))
     try:
         while True:
             if not buf:
@@ -124,6 +127,7 @@ async def loop_sink(node: Node) -> None:
                 stats.received += done
                 stats.emitted += done
                 done = 0
+                invoke = node.invoke or invoke
             try:
                 await invoke(item)
             except Exception as exc:
@@ -150,6 +154,7 @@ async def loop_zip2(node: Node) -> None:
     pop0, pop1 = buf0.popleft, buf1.popleft
     take_tuple = functools.partial(take_zip, node)
     done = 0
+    node.use_invoke(invoke, (link0, "putters"))
     try:
         while True:
             if buf0 and buf1:
@@ -160,6 +165,7 @@ async def loop_zip2(node: Node) -> None:
                     stats.received += done
                     stats.emitted += done
                     done = 0
+                    invoke = node.invoke or invoke
             else:
                 stats.received += done
                 stats.emitted += done
@@ -198,16 +204,18 @@ async def loop_general(node: Node, many: bool, zipped: bool) -> None:
     link = node.inputs[0]
     buf = link.buf
     popleft = buf.popleft
-    take_tuple = functools.partial(
-        take_zip, node
-    )  # a one-result zip of two has its own loop (loop_zip2)
+    # A one-result zip of two has its own loop (loop_zip2).
+    take_tuple = functools.partial(take_zip, node)
     received = emitted = 0
+    # A zip publishes before every take; a single input when it wakes a producer.
+    node.use_invoke(invoke, None if zipped else (link, "putters"))
     try:
         while True:
             if zipped:
                 stats.received += received
                 stats.emitted += emitted
                 received = emitted = 0
+                invoke = node.invoke or invoke
                 item = await take_tuple()
                 if item is END:
                     break
@@ -223,6 +231,10 @@ async def loop_general(node: Node, many: bool, zipped: bool) -> None:
                 item = popleft()
                 if link.putters:
                     link.wake_putters()
+                    stats.received += received
+                    stats.emitted += emitted
+                    received = emitted = 0
+                    invoke = node.invoke or invoke
             received += 1
             try:
                 result = await invoke(item)

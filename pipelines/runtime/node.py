@@ -13,9 +13,11 @@ Users never see a Node: they get its :class:`~pipelines.Processor` handle.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .link import Link
+from .sampling import Latency
 from .stall import NO_BOARD, Board
 from .stats import NodeStats
 
@@ -47,13 +49,15 @@ class Collector:
         return self.mark
 
     def wake_getters(self) -> None:
-        """Nobody waits on a collector."""
+        """Nobody waits on a collector; drop what a stats poke put there."""
+        self.getters.clear()
 
 
 class Node:
     """One node of a running graph, as the engine sees it."""
 
     __slots__ = (
+        "bare_invoke",
         "board",
         "collected",
         "dead_letter",
@@ -61,10 +65,14 @@ class Node:
         "events",
         "holding",
         "inputs",
+        "invoke",
+        "latency",
         "name",
         "offload",
         "outs",
+        "poke",
         "processor",
+        "resolved",
         "spec",
         "started",
         "stats",
@@ -89,6 +97,15 @@ class Node:
         self.task: asyncio.Task[None] | None = None
         self.board: Board = NO_BOARD
         self.processor: Processor | None = None  # the user's handle, made by the builder
+        # Sampling and publishing on demand (see :mod:`.sampling`): the
+        # invoke the loop runs now and its plain form; the (object,
+        # attribute) of the waiter list its publishing branch checks; a
+        # resolved future to put there.
+        self.invoke: Callable[[Any], Any] | None = None
+        self.bare_invoke: Callable[[Any], Any] | None = None
+        self.poke: tuple[Any, str] | None = None
+        self.resolved: asyncio.Future[None] | None = None
+        self.latency = Latency()
         # The stop protocol of sources (see :mod:`.sources`).
         self.stop_requested = False
         self.started = False
@@ -120,12 +137,24 @@ class Node:
         return sum(len(link.buf) for link in self.inputs)
 
     def sync_peak(self) -> NodeStats:
-        """Copy the input links' peaks (kept by producers) into the stats."""
+        """Copy the input links' peaks (kept by producers) and the sampled timings into the stats."""
         stats = self.stats
         for link in self.inputs:
             if link.peak > stats.peak_depth:
                 stats.peak_depth = link.peak
+        latency = self.latency
+        if latency.count:
+            mean = latency.total / latency.count
+            stats.busy = mean * (stats.received + stats.retried)
+            stats.latency_p50 = latency.percentile(0.5)
+            stats.latency_p95 = latency.percentile(0.95)
+            stats.latency_max = latency.max
         return stats
+
+    def use_invoke(self, invoke: Callable[[Any], Any], poke: tuple[Any, str] | None) -> None:
+        """A loop starts with ``invoke``; ``poke`` names the waiter list of its publishing branch."""
+        self.invoke = self.bare_invoke = invoke
+        self.poke = poke
 
     def close_outputs(self) -> None:
         """This node will put nothing more: end its share of every output link."""

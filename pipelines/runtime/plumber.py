@@ -14,17 +14,21 @@ import networkx as nx
 from ..errors import GraphStalled, PipelineError
 from ..plan import Plan, make_plan
 from ..spec.loader import load_file
-from .building import build_nodes, gc_paused
+from .building import Edge, build_nodes, gc_paused
 from .events import Event, EventBus
 from .executors import close_executors, make_executors
 from .lifecycle import run_node
 from .node import Node
 from .processor import Processor
+from .sampling import arm, poke
 from .sources import request_stop
 from .stall import Stalled
 from .stats import RunResult
 
-__all__ = ["Plumber"]
+__all__ = ["SAMPLE_PERIOD", "Plumber"]
+
+#: Seconds between two timed calls of a node when ``sample_calls`` is on.
+SAMPLE_PERIOD = 0.05
 
 log = logging.getLogger("pipelines")
 
@@ -40,7 +44,9 @@ class Plumber:
     ``coro_map`` is applied to every node's ``coro`` value; ``env_vars`` is
     available to every node as ``processor.env_vars`` (merged over the spec's
     ``env`` section). ``stats_interval`` is the period, in seconds, of
-    ``stats`` events sent to subscribers.
+    ``stats`` events sent to subscribers. ``sample_calls=True`` times one
+    call per node every 50 ms and fills ``NodeStats.busy`` and the latency
+    percentiles (off by default; see :mod:`pipelines.runtime.sampling`).
     """
 
     def __init__(
@@ -50,6 +56,7 @@ class Plumber:
         env_vars: dict[str, Any] | None = None,
         *,
         stats_interval: float = 0.5,
+        sample_calls: bool = False,
         base_dir: str | Path | None = None,
         source: str | None = None,
     ) -> None:
@@ -65,6 +72,8 @@ class Plumber:
             self.stats_interval = stats_interval
             self._events = EventBus()
             self._nodes: dict[str, Node] = {}
+            self._edges: list[Edge] = []
+            self.sample_calls = sample_calls
             self._fresh = False
             self._build()
         self._running = False
@@ -141,7 +150,7 @@ class Plumber:
 
     def _build(self) -> None:
         """Create fresh nodes, Processors and links for one run."""
-        self._nodes = build_nodes(self._plan, self.env_vars, self._events)
+        self._nodes, self._edges = build_nodes(self._plan, self.env_vars, self._events)
         self._fresh = True
 
     # -- running -----------------------------------------------------------------
@@ -164,6 +173,10 @@ class Plumber:
         self._running = True
         self._stop_mode = None
         self._finished = asyncio.Event()
+        resolved = asyncio.get_running_loop().create_future()
+        resolved.set_result(None)  # what a stats poke puts in a waiter list
+        for node in self._nodes.values():
+            node.resolved = resolved
         nodes = list(self._nodes.values())
         events = self._events
         started = time.monotonic()
@@ -223,14 +236,33 @@ class Plumber:
         return self._result(status, list(self._nodes.values()), started)
 
     async def _watch(self, tasks: list[asyncio.Task[None]]) -> None:
-        """Wait for every node; meanwhile send periodic ``stats`` events to subscribers."""
+        """Wait for every node; meanwhile sample calls and send periodic ``stats`` events.
+
+        Nothing of this runs (the run task just waits) when nobody subscribes
+        to the events and call sampling is off.
+        """
         pending = set(tasks)
+        sampling = self.sample_calls
+        period = min(self.stats_interval, SAMPLE_PERIOD) if sampling else self.stats_interval
+        next_stats = time.monotonic() + self.stats_interval
         while pending:
-            if not self._events:
+            if not self._events and not sampling:
                 _, pending = await asyncio.wait(pending)
                 break
-            _, pending = await asyncio.wait(pending, timeout=self.stats_interval)
-            self._emit_stats()
+            _, pending = await asyncio.wait(pending, timeout=period)
+            if sampling:
+                for node in self._nodes.values():
+                    arm(node)
+            now = time.monotonic()
+            if self._events and now >= next_stats - 1e-3:
+                next_stats = now + self.stats_interval
+                for node in self._nodes.values():
+                    poke(node)  # busy loops publish their counters on their next item
+                self._emit_stats()
+
+    def link_figures(self) -> list[dict[str, Any]]:
+        """Each edge's ``source``, ``target``, ``kind``, ``capacity``, ``depth`` and ``peak_depth`` now."""
+        return [edge.figures() for edge in self._edges]
 
     def _emit_stats(self) -> None:
         if self._events:
@@ -239,6 +271,7 @@ class Plumber:
                 "stats",
                 stats={node.name: node.sync_peak().copy() for node in nodes},
                 depths={node.name: node.depth for node in nodes},
+                links=self.link_figures(),
             )
 
     def request_stop(self, drain: bool = True) -> None:

@@ -20,7 +20,11 @@ class NodeStats:
     call failed after its retries; ``retried``: retry attempts made;
     ``dropped``: items discarded (the rest of a zip's longer inputs);
     ``peak_depth``: highest depth reached by any of its input links;
-    ``peak_in_flight``: most calls running at once.
+    ``peak_in_flight``: most calls running at once. With call sampling on
+    (``Plumber(sample_calls=True)``): ``busy``, seconds spent in calls
+    (estimated: the mean sampled call times the calls made), and
+    ``latency_p50``/``latency_p95``/``latency_max`` of the sampled calls, in
+    seconds; all None without samples.
     """
 
     received: int = 0
@@ -30,6 +34,10 @@ class NodeStats:
     dropped: int = 0
     peak_depth: int = 0
     peak_in_flight: int = 0
+    busy: float | None = None
+    latency_p50: float | None = None
+    latency_p95: float | None = None
+    latency_max: float | None = None
     started: float | None = None
     finished: float | None = None
 

@@ -69,6 +69,7 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         # While its workers run, the node waits for them (a stall with all
         # workers waiting must still be seen); the last worker to end wakes it.
+        node.use_invoke(self.invoke, None)  # workers publish their counters at once
         self.parked = parked = loop.create_future()
         self.running = self.size
         board.join(self.size)
@@ -131,7 +132,7 @@ class WorkerPool:
     async def _work(self) -> None:
         node = self.node
         stats = node.stats
-        invoke = self.invoke
+        plain = self.invoke
         while True:
             while self.ordered and self.taken - self.next >= self.window:
                 await self._wait(self.space_waiters, "a worker waits for earlier results to leave")
@@ -145,7 +146,8 @@ class WorkerPool:
             if self.in_flight > stats.peak_in_flight:
                 stats.peak_in_flight = self.in_flight
             try:
-                result = await invoke(item)
+                # node.invoke: the plain invoke, or a sampling wrapper for one call
+                result = await (node.invoke or plain)(item)
             except Exception as exc:
                 await handle_failure(node, item, exc)
                 result = _SKIP

@@ -171,6 +171,10 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
             "dropped": 0,
             "peak_depth": 0,
             "peak_in_flight": 0,
+            "busy": None,
+            "latency_p50": None,
+            "latency_p95": None,
+            "latency_max": None,
         },
         "double": {
             "received": 5,
@@ -180,6 +184,10 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
             "dropped": 0,
             "peak_depth": stats["double"]["peak_depth"],
             "peak_in_flight": 1,
+            "busy": None,
+            "latency_p50": None,
+            "latency_p95": None,
+            "latency_max": None,
         },
         "out": {
             "received": 5,
@@ -189,6 +197,10 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
             "dropped": 0,
             "peak_depth": stats["out"]["peak_depth"],
             "peak_in_flight": 1,
+            "busy": None,
+            "latency_p50": None,
+            "latency_p95": None,
+            "latency_max": None,
         },
     }
     assert 1 <= stats["double"]["peak_depth"] <= 5
