@@ -20,6 +20,21 @@ needs_dot = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
+def pipelines_home(tmp_path_factory, monkeypatch):
+    """``pipelines run`` records into $PIPELINES_HOME: a fresh folder per test, never the real home.
+
+    Set in the environment, so subprocesses (``python -m pipelines ...``) inherit it.
+    """
+    home = tmp_path_factory.mktemp("pipelines-home")
+    monkeypatch.setenv("PIPELINES_HOME", str(home))
+    monkeypatch.delenv("PIPELINES_STORE", raising=False)
+    monkeypatch.delenv("PIPELINES_TOKEN", raising=False)
+    monkeypatch.delenv("PIPELINES_HEARTBEAT", raising=False)
+    monkeypatch.delenv("PIPELINES_KEEP_RUNS", raising=False)
+    return home
+
+
+@pytest.fixture(autouse=True)
 def no_leftover_threads():
     """Fail a test that leaves a pipelines worker thread running."""
     before = {t.ident for t in threading.enumerate()}

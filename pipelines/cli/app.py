@@ -1,4 +1,4 @@
-"""The ``pipelines`` command: run, validate and draw spec files.
+"""The ``pipelines`` command: run, validate and draw spec files; see and serve recorded runs.
 
 Exit codes: 0 success; 1 the run failed (or an image could not be drawn);
 2 bad usage or an invalid spec; 130 interrupted (the first Ctrl-C or SIGTERM
@@ -12,6 +12,8 @@ import click
 from .._version import __version__
 from .render import render
 from .run import run
+from .runs import runs
+from .serve import serve
 from .validate import validate
 
 __all__ = ["cli", "main"]
@@ -25,6 +27,8 @@ Examples:
   pipelines run graph.yaml --set numbers.n=100
   pipelines run graph.yaml --json > result.json
   pipelines render graph.yaml -o graph.svg
+  pipelines runs
+  pipelines serve graph.yaml
 
 Exit codes: 0 ok, 1 the run failed, 2 bad usage or invalid spec, 130 interrupted.""",
 )
@@ -38,6 +42,8 @@ def cli() -> None:
 cli.add_command(run)
 cli.add_command(validate)
 cli.add_command(render)
+cli.add_command(runs)
+cli.add_command(serve)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,25 +13,33 @@ from ..spec.loader import load_file
 from ..spec.overrides import OverrideError, apply_overrides
 from .output import spec_failure
 
-__all__ = ["SPEC_ARG", "load"]
+__all__ = ["SPEC_ARG", "load", "load_spec"]
 
 #: The SPEC argument of the commands that read one spec file.
 SPEC_ARG = click.argument("spec", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC")
 
 
-def load(path: Path, sets: tuple[str, ...] = ()) -> Plumber:
+def load(path: Path, sets: tuple[str, ...] = (), **options: Any) -> Plumber:
     """Build a Plumber from a spec file, with ``--set`` overrides applied.
 
     A bad override is a usage error (``click.BadParameter``); an invalid spec
-    prints every problem and exits 2.
+    prints every problem and exits 2. ``options`` go to the Plumber.
     """
+    return load_spec(path, sets, **options)[1]
+
+
+def load_spec(
+    path: Path, sets: tuple[str, ...] = (), **options: Any
+) -> tuple[dict[str, Any], Plumber]:
+    """The spec as loaded (overrides applied) and its Plumber; errors as :func:`load`."""
     try:
-        if not sets:
-            return Plumber.from_file(path)
-        try:
-            data = apply_overrides(load_file(path), sets)
-        except OverrideError as exc:
-            raise click.BadParameter(str(exc), param_hint="'--set'") from None
-        return Plumber(data, base_dir=path.resolve().parent, source=str(path))
+        data = load_file(path)
+        if sets:
+            try:
+                data = apply_overrides(data, sets)
+            except OverrideError as exc:
+                raise click.BadParameter(str(exc), param_hint="'--set'") from None
+        plumber = Plumber(data, base_dir=path.resolve().parent, source=str(path), **options)
     except SpecError as exc:
         spec_failure(exc)
+    return data, plumber

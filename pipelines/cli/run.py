@@ -13,7 +13,7 @@ import click
 from .. import diagram as drawing
 from ..errors import PipelineError
 from .execute import execute
-from .loading import SPEC_ARG, load
+from .loading import SPEC_ARG, load_spec
 from .output import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -23,6 +23,7 @@ from .output import (
     jsonable,
     logging_to_console,
 )
+from .recording import STORE_OPTION, RunRecording
 
 __all__ = ["run"]
 
@@ -34,7 +35,11 @@ Examples:
   pipelines run graph.yaml --set numbers.n=1000 --set double.factor=3
   pipelines run graph.yaml --json | jq .outputs
   pipelines run graph.yaml --diagram run.svg
+  pipelines run graph.yaml --no-store
+  pipelines run graph.yaml --worker-name etl-1 --metrics-port 9100
 
+Each run is recorded in the run store ($PIPELINES_HOME/pipelines.db,
+~/.pipelines by default; see `pipelines runs`) unless --no-store is given.
 The first Ctrl-C (or SIGTERM) stops the sources and lets items in flight
 reach the sinks; a second one stops at once. Either way the summary is
 printed and the exit code is 130.""",
@@ -66,6 +71,19 @@ printed and the exit code is 130.""",
     help="After the run, draw the graph annotated with its figures (svg, png, pdf, dot, mmd).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show engine log messages and tracebacks.")
+@STORE_OPTION
+@click.option("--no-store", is_flag=True, help="Do not record this run in the run store.")
+@click.option(
+    "--worker-name",
+    metavar="NAME",
+    help="This process's name in the store's worker registry [default: host:pid].",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Serve Prometheus metrics of this run on http://127.0.0.1:PORT/metrics while it runs.",
+)
 def run(
     spec: Path,
     sets: tuple[str, ...],
@@ -73,18 +91,41 @@ def run(
     no_progress: bool,
     diagram_path: Path | None,
     verbose: bool,
+    store_path: Path | None,
+    no_store: bool,
+    worker_name: str | None,
+    metrics_port: int | None,
 ) -> None:
     """Run the graph of SPEC to its end and print a per-node summary."""
-    plumber = load(spec, sets)
+    if no_store and (store_path is not None or worker_name is not None):
+        raise click.UsageError("--no-store cannot be combined with --store or --worker-name")
+    # Sampled call timing fills the recorded latency figures (no per-item cost).
+    data, plumber = load_spec(spec, sets, sample_calls=not no_store)
     diagram_format = _check_diagram(diagram_path) if diagram_path is not None else None
     live = not (no_progress or as_json) and sys.stdout.isatty()
-    with logging_to_console(verbose) as handler:
-        result, failure = execute(plumber, live, handler)
+    recording = RunRecording(
+        plumber,
+        data,
+        spec,
+        sets,
+        store=not no_store,
+        store_path=store_path,
+        worker_name=worker_name,
+        metrics_port=metrics_port,
+    )
+    with recording:
+        if recording.run_id is not None and not as_json:
+            click.echo(f"run {recording.run_id} (recorded in {recording.store_path_shown})")
+        with logging_to_console(verbose) as handler:
+            result, failure = execute(plumber, live, handler)
+        recording.finish(result, failure)
 
     if as_json:
         data = result.as_dict()
         if failure is not None:
             data["error"] = _error_dict(failure)
+        if recording.run_id is not None:
+            data["run_id"] = recording.run_id
         click.echo(json.dumps(jsonable(data), indent=2, allow_nan=False))
     else:
         from ..progress import render_summary

@@ -1,0 +1,164 @@
+"""What ``pipelines run`` records: the store, the worker, the run's record, its ``/metrics``."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..store import Recorder, Recording, Store, StoreError
+from .output import EXIT_USAGE, fail
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from ..runtime.plumber import Plumber
+    from ..runtime.stats import RunResult
+
+__all__ = ["STORE_OPTION", "RunRecording", "open_store"]
+
+#: ``--store PATH``, shared by the commands that read or write the store.
+STORE_OPTION = click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    envvar="PIPELINES_STORE",
+    help="The run store, a SQLite file [default: $PIPELINES_HOME/pipelines.db, "
+    "PIPELINES_HOME defaults to ~/.pipelines].",
+)
+
+
+def open_store(path: Path | None) -> Store:
+    """Open the store (created if missing) or exit 2 with one line saying why."""
+    try:
+        return Store.open(path)
+    except StoreError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+class RunRecording:
+    """Around one ``pipelines run``: records it (unless ``store`` is False) and serves its metrics.
+
+    Entering opens the store, registers this process as a worker, writes the
+    run's record and starts the ``/metrics`` server, each failing with one
+    clear line before anything runs. ``finish()`` ends the record with what
+    the run gave; leaving closes everything (the worker goes offline).
+    """
+
+    def __init__(
+        self,
+        plumber: Plumber,
+        data: dict[str, Any],
+        spec_path: Path,
+        sets: tuple[str, ...],
+        *,
+        store: bool,
+        store_path: Path | None,
+        worker_name: str | None,
+        metrics_port: int | None,
+    ) -> None:
+        self.plumber = plumber
+        self.data = data
+        self.spec_path = spec_path
+        self.sets = sets
+        self.wanted = store
+        self.store_path = store_path
+        self.worker_name = worker_name
+        self.metrics_port = metrics_port
+        self.store: Store | None = None
+        self.recorder: Recorder | None = None
+        self.recording: Recording | None = None
+        self._metrics: tuple[WSGIServer, threading.Thread] | None = None
+
+    @property
+    def store_path_shown(self) -> str:
+        """The store's file, as given or found."""
+        return str(self.store.path) if self.store is not None else ""
+
+    @property
+    def run_id(self) -> str | None:
+        """The recorded run's id (None with ``--no-store``)."""
+        return self.recording.id if self.recording is not None else None
+
+    def __enter__(self) -> RunRecording:
+        plan = self.plumber.plan
+        pipeline = plan.spec.name or self.spec_path.stem
+        try:
+            if self.wanted:
+                self.store = open_store(self.store_path)
+                self.recorder = Recorder(
+                    self.store, worker_name=self.worker_name, version=plan.spec.version, kind="run"
+                ).start()
+                self.recording = self.recorder.record(
+                    self.plumber,
+                    pipeline=pipeline,
+                    spec=self.data,
+                    parameters=_parameters(self.sets),
+                    spec_path=str(self.spec_path.resolve()),
+                    trigger="cli",
+                )
+            if self.metrics_port is not None:
+                self._serve_metrics(pipeline)
+        except (StoreError, ValueError) as exc:
+            self.close()
+            fail(f"{exc} (--no-store runs without recording)", EXIT_USAGE)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _serve_metrics(self, pipeline: str) -> None:
+        from prometheus_client import start_http_server
+
+        from ..server.metrics import RunFeed
+
+        feed = RunFeed(self.plumber, pipeline, self.run_id or "run")
+        try:
+            server, thread = start_http_server(
+                self.metrics_port or 0, addr="127.0.0.1", registry=feed.metrics.registry
+            )
+        except OSError as exc:
+            self.close()
+            fail(
+                f"cannot serve metrics on 127.0.0.1:{self.metrics_port}: {exc.strerror or exc}",
+                EXIT_USAGE,
+            )
+        thread.name = "pipelines-metrics"
+        self._metrics = (server, thread)
+        click.echo(f"metrics on http://127.0.0.1:{server.server_port}/metrics", err=True)
+
+    def finish(self, result: RunResult, failure: BaseException | None) -> None:
+        """End the record with the run's outcome (if its own events did not already)."""
+        if self.recording is not None and not self.recording.finished:
+            self.recording.finish(result if failure is None else None, failure)
+
+    def close(self) -> None:
+        """Stop the metrics server, flush the record, mark the worker offline."""
+        if self._metrics is not None:
+            server, thread = self._metrics
+            server.shutdown()
+            server.server_close()
+            thread.join()
+            self._metrics = None
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _parameters(sets: tuple[str, ...]) -> dict[str, Any]:
+    from ..spec.overrides import parse_override
+
+    values: dict[str, Any] = {}
+    for text in sets:
+        node, arg, value = parse_override(text)
+        values[f"{node}.{arg}"] = value
+    return values

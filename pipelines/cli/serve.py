@@ -1,0 +1,106 @@
+"""``pipelines serve``: the dashboard, the HTTP API and ``/metrics`` of a run store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+
+import click
+
+from ..errors import SpecError
+from ..server import DEFAULT_HOST, DEFAULT_PORT, BindError, Server, check_binding, load_hosted
+from ..server.security import TOKEN_ENV
+from .output import EXIT_USAGE, fail, spec_failure
+from .recording import STORE_OPTION, open_store
+
+__all__ = ["serve"]
+
+
+@click.command(
+    epilog=f"""\b
+Examples:
+  pipelines serve                                 # http://127.0.0.1:{DEFAULT_PORT}
+  pipelines serve etl.yaml report.yaml            # and host these two pipelines
+  PIPELINES_TOKEN=... pipelines serve --host 0.0.0.0 etl.yaml
+
+\b
+Binding to anything but a loopback address needs a token (--token or
+{TOKEN_ENV}, 16 characters or more); clients then send
+'Authorization: Bearer TOKEN'. The first Ctrl-C (or SIGTERM) lets hosted
+runs drain, then stops.""",
+)
+@click.argument(
+    "specs",
+    nargs=-1,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="[SPEC]...",
+)
+@STORE_OPTION
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--token",
+    envvar=TOKEN_ENV,
+    metavar="TOKEN",
+    help=f"Require 'Authorization: Bearer TOKEN' (also from {TOKEN_ENV}, which keeps it out of ps).",
+)
+@click.option(
+    "--worker-name",
+    metavar="NAME",
+    help="This server's name in the worker registry [default: host:pid].",
+)
+def serve(
+    specs: tuple[Path, ...],
+    store_path: Path | None,
+    host: str,
+    port: int,
+    token: str | None,
+    worker_name: str | None,
+) -> None:
+    """Serve the dashboard, the JSON API and /metrics; host the pipelines of SPEC files."""
+    try:
+        check_binding(host, token or None)
+    except BindError as exc:
+        fail(str(exc), EXIT_USAGE)
+    try:
+        hosted = load_hosted(list(specs))
+    except SpecError as exc:
+        spec_failure(exc)
+    store = open_store(store_path)
+    server = Server(
+        store, hosted, host=host, port=port, token=token or None, worker_name=worker_name
+    )
+    try:
+        asyncio.run(_serve(server))
+    except OSError as exc:
+        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE)
+    finally:
+        store.close()
+
+
+async def _serve(server: Server) -> None:
+    await server.start()
+    names = ", ".join(p.name for p in server.pipelines) or "none"
+    click.echo(f"serving {server.store.path} on {server.url} (hosting: {names}; Ctrl-C to stop)")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        await stop.wait()
+        click.echo("stopping: letting hosted runs drain", err=True)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        await server.stop()

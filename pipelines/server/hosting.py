@@ -1,0 +1,185 @@
+"""Pipelines a server hosts: loaded once, started on request, stopped with a graceful drain.
+
+A hosted pipeline is a spec file given to ``pipelines serve``. It is
+validated when the server starts (every problem is reported then); each
+start builds a fresh Plumber from the spec as loaded, records it with the
+server's own recorder (trigger ``api``), and runs it on the server's event
+loop. How many runs may be live at once is bounded (``max_active``); a
+start beyond that is refused, not queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import Problem, SpecError
+from ..runtime.plumber import Plumber
+from ..spec.loader import load_file
+from ..store.recorder import Recorder
+
+__all__ = ["MAX_ACTIVE", "Busy", "Host", "HostedPipeline", "load_hosted"]
+
+log = logging.getLogger("pipelines")
+
+#: Hosted runs live at once, by default.
+MAX_ACTIVE = 8
+
+
+class Busy(RuntimeError):
+    """Too many hosted runs are live: the message says how many are allowed."""
+
+
+@dataclass(slots=True)
+class HostedPipeline:
+    """One spec file a server hosts."""
+
+    name: str
+    path: Path
+    data: dict[str, Any]
+    version: Any = None
+    description: str | None = None
+    nodes: list[str] = field(default_factory=list)
+
+    def plumber(self) -> Plumber:
+        """A fresh Plumber for one run (sampled call timing on, for the recorded figures)."""
+        return Plumber(
+            self.data,
+            base_dir=self.path.resolve().parent,
+            source=str(self.path),
+            sample_calls=True,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """The API form."""
+        return {
+            "name": self.name,
+            "version": None if self.version is None else str(self.version),
+            "description": self.description,
+            "path": str(self.path),
+            "nodes": self.nodes,
+        }
+
+
+def load_hosted(paths: list[Path]) -> list[HostedPipeline]:
+    """Load and validate spec files; raise :class:`SpecError` with every problem of every file."""
+    hosted: list[HostedPipeline] = []
+    problems: list[Problem] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        try:
+            data = load_file(path)
+            plan = Plumber(data, base_dir=path.resolve().parent, source=str(path)).plan
+        except SpecError as exc:
+            problems.extend(
+                Problem(f"{path}: {p.path}" if p.path else str(path), p.message)
+                for p in exc.problems
+            )
+            continue
+        name = plan.spec.name or path.stem
+        if name in seen:
+            problems.append(
+                Problem(str(path), f"pipeline name {name!r} is also the name of {seen[name]}")
+            )
+            continue
+        seen[name] = path
+        description = data.get("description")
+        hosted.append(
+            HostedPipeline(
+                name=name,
+                path=path,
+                data=data,
+                version=plan.spec.version,
+                description=description if isinstance(description, str) else None,
+                nodes=list(plan.spec.nodes),
+            )
+        )
+    if problems:
+        raise SpecError(problems)
+    return hosted
+
+
+class Host:
+    """Starts and stops runs of the hosted pipelines, recording each with ``recorder``."""
+
+    def __init__(
+        self, pipelines: list[HostedPipeline], recorder: Recorder, max_active: int = MAX_ACTIVE
+    ) -> None:
+        self.pipelines = {p.name: p for p in pipelines}
+        self.recorder = recorder
+        self.max_active = max_active
+        self._active: dict[str, tuple[str, Plumber, asyncio.Task[None]]] = {}
+
+    def hosts(self, run_id: str) -> bool:
+        """True while ``run_id`` is a live run of this host."""
+        return run_id in self._active
+
+    def active(self, pipeline: str | None = None) -> list[str]:
+        """Ids of the live hosted runs (of one pipeline)."""
+        return [
+            run_id
+            for run_id, (name, _, _) in self._active.items()
+            if pipeline is None or name == pipeline
+        ]
+
+    async def start(self, name: str) -> str:
+        """Start a run of pipeline ``name``; return its id once its record is in the store.
+
+        Raises KeyError for an unknown pipeline, :class:`Busy` when
+        ``max_active`` runs are live.
+        """
+        hosted = self.pipelines[name]
+        if len(self._active) >= self.max_active:
+            raise Busy(
+                f"{self.max_active} hosted runs are live already (the most this server runs)"
+            )
+        plumber = hosted.plumber()
+        recording = self.recorder.record(
+            plumber,
+            pipeline=name,
+            spec=hosted.data,
+            spec_path=str(hosted.path.resolve()),
+            trigger="api",
+        )
+        task = asyncio.get_running_loop().create_task(
+            self._run(plumber, recording.id), name=f"pipelines-hosted:{recording.id}"
+        )
+        self._active[recording.id] = (name, plumber, task)
+        await asyncio.wrap_future(recording.written)
+        return recording.id
+
+    async def _run(self, plumber: Plumber, run_id: str) -> None:
+        try:
+            await plumber.run()
+        except Exception as exc:  # recorded by the run's own events; the server goes on
+            log.info("pipelines: hosted run %s ended with %s: %s", run_id, type(exc).__name__, exc)
+        finally:
+            self._active.pop(run_id, None)
+
+    def stop(self, run_id: str) -> bool:
+        """Ask a live hosted run to drain (sources stop, items in flight finish); False if not live."""
+        entry = self._active.get(run_id)
+        if entry is None:
+            return False
+        entry[1].request_stop(drain=True)
+        return True
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Drain every live run; cancel what has not ended after ``timeout`` seconds."""
+        entries = [(plumber, task) for _, plumber, task in self._active.values()]
+        for plumber, _ in entries:
+            plumber.request_stop(drain=True)
+        tasks = [task for _, task in entries]
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for plumber, task in entries:
+            if task in pending:
+                plumber.request_stop(drain=False)
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

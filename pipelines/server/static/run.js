@@ -1,0 +1,175 @@
+/* pipelines dashboard: one run; its diagram and figures update live from the event stream. */
+"use strict";
+
+const RUN_ID = decodeURIComponent(window.location.pathname.split("/")[2] || "");
+const STATE_CLASS = /^[a-z_]{1,32}$/;
+let key = null;        // the diagram's key: Graphviz ids -> node names, edge titles -> edges
+let lastStatus = null;
+
+function field(dl, name, value) {
+  if (value === null || value === undefined || value === "") return;
+  dl.append(el("dt", { text: name }), el("dd", { text: value }));
+}
+
+function renderSummary(run) {
+  document.title = "pipelines: " + run.pipeline + " " + run.id;
+  document.getElementById("run-id").textContent = run.id;
+  document.getElementById("pipeline").textContent = run.pipeline;
+  document.getElementById("status").replaceWith(Object.assign(badge(run.status), { id: "status" }));
+  const dl = document.getElementById("fields");
+  dl.replaceChildren();
+  field(dl, "started", when(run.started_at));
+  field(dl, "ended", when(run.ended_at));
+  field(dl, "duration", seconds(run.duration));
+  field(dl, "items", run.items_in + " in, " + run.items_out + " out");
+  field(dl, "worker", run.worker);
+  field(dl, "trigger", run.trigger);
+  field(dl, "version", run.version);
+  field(dl, "spec", run.spec_path);
+  const params = Object.entries(run.parameters || {}).map(([k, v]) => k + "=" + JSON.stringify(v));
+  field(dl, "parameters", params.join(" "));
+  if (run.noticed_at) field(dl, "crash noticed", when(run.noticed_at));
+  const stop = document.getElementById("stop");
+  stop.hidden = !(run.hosted && run.status === "running");
+  const error = document.getElementById("error");
+  error.hidden = !run.error;
+  if (run.error) {
+    const e = run.error;
+    const where = e.node ? "node " + e.node : "the run";
+    const item = e.item !== null && e.item !== undefined ? " on item " + e.item : "";
+    document.getElementById("error-text").textContent =
+      where + " failed" + item + ": " + (e.type || "") + ": " + (e.message || "");
+  }
+}
+
+function renderTables(run) {
+  const rows = Object.entries(run.nodes || {}).map(([name, n]) => el("tr", { "data-node": name },
+    cell(name), cell(n.kind), cell(n.state),
+    cell(n.received, "num"), cell(n.emitted, "num"),
+    cell(n.failed, n.failed ? "num failed-count" : "num"),
+    cell(n.retried, "num"), cell(n.dropped, "num"), cell(n.peak_depth, "num"),
+    cell(n.depth, "num"), cell(seconds(n.busy), "num"), cell(seconds(n.latency_p50), "num"),
+    cell(seconds(n.latency_p95), "num"), cell(seconds(n.latency_max), "num"),
+    cell(n.last_error, "wrap")));
+  fillRows(document.getElementById("nodes"), rows);
+  const edges = (run.edges || []).map((e) => el("tr", {},
+    cell(e.source + (e.kind === "dead_letter" ? " → (dead letter) " : " → ") + e.target),
+    cell(e.capacity || "unbounded", "num"), cell(e.depth, "num"), cell(e.peak_depth, "num")));
+  fillRows(document.getElementById("edges"), edges);
+}
+
+/** Graphviz's SVG, parsed as XML and stripped of anything that could run or load. */
+function safeSvg(text) {
+  const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+  const svg = doc.documentElement;
+  if (!svg || svg.nodeName !== "svg") throw new Error("the diagram is not an SVG image");
+  for (const bad of svg.querySelectorAll("script, foreignObject, iframe, image, use")) bad.remove();
+  for (const node of svg.querySelectorAll("*")) {
+    for (const attr of Array.from(node.attributes)) {
+      const name = attr.name.toLowerCase();
+      if (name.startsWith("on") || name === "href" || name === "xlink:href" || name === "style") {
+        node.removeAttribute(attr.name);
+      }
+    }
+  }
+  return document.importNode(svg, true);
+}
+
+function nodeText(kind, n) {
+  let text = kind === "source" ? "out " + n.emitted : "in " + n.received + ", out " + n.emitted;
+  if (n.failed) text += ", failed " + n.failed;
+  return text;
+}
+
+function paintDiagram(run) {
+  const holder = document.getElementById("diagram");
+  if (!key) return;
+  for (const group of holder.querySelectorAll("g.node")) {
+    const title = group.querySelector("title");
+    const entry = title ? key.nodes[title.textContent] : null;
+    const n = entry ? (run.nodes || {})[entry.name] : null;
+    if (!n) continue;
+    const texts = group.querySelectorAll("text");
+    if (texts.length > entry.line) texts[entry.line].textContent = nodeText(n.kind, n);
+    for (const cls of Array.from(group.classList)) if (cls.startsWith("state-")) group.classList.remove(cls);
+    if (STATE_CLASS.test(n.state)) group.classList.add("state-" + n.state);
+  }
+  const byEdge = {};
+  for (const e of run.edges || []) byEdge[e.source + "\u0000" + e.target] = e;
+  for (const group of holder.querySelectorAll("g.edge")) {
+    const title = group.querySelector("title");
+    const ends = title ? key.edges[title.textContent] : null;
+    const e = ends ? byEdge[ends[0] + "\u0000" + ends[1]] : null;
+    if (!e) continue;
+    const texts = group.querySelectorAll("text");
+    if (texts.length) texts[texts.length - 1].textContent = "depth " + e.depth + ", peak " + e.peak_depth;
+    group.classList.toggle("busy", e.depth > 0);
+  }
+}
+
+function render(run) {
+  lastStatus = run.status;
+  renderSummary(run);
+  renderTables(run);
+  paintDiagram(run);
+}
+
+async function loadDiagram(run) {
+  const holder = document.getElementById("diagram");
+  try {
+    const drawn = await api("/api/runs/" + encodeURIComponent(RUN_ID) + "/diagram");
+    key = { nodes: drawn.nodes, edges: drawn.edges };
+    holder.replaceChildren(safeSvg(drawn.svg));
+    paintDiagram(run);
+  } catch (error) {
+    holder.replaceChildren(el("p", { class: "muted", text: "no diagram: " + error.message }));
+  }
+}
+
+async function follow() {
+  const live = document.getElementById("live");
+  live.textContent = "live";
+  try {
+    await eventStream("/api/runs/" + encodeURIComponent(RUN_ID) + "/events", (kind, data) => {
+      if (kind === "snapshot") {
+        render(data);
+        live.textContent = "live, updated " + new Date().toLocaleTimeString();
+      } else if (kind === "end") {
+        live.textContent = "ended: " + data.status;
+      }
+    });
+  } catch (error) {
+    live.textContent = "live updates stopped: " + error.message;
+  }
+}
+
+async function stopRun() {
+  const button = document.getElementById("stop");
+  button.disabled = true;
+  try {
+    await api("/api/runs/" + encodeURIComponent(RUN_ID) + "/stop", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: "{}",
+    });
+    button.textContent = "stopping…";
+  } catch (error) {
+    showProblem("could not stop the run: " + error.message);
+    button.disabled = false;
+  }
+}
+
+async function main() {
+  document.getElementById("run-id").textContent = RUN_ID;
+  document.getElementById("stop").addEventListener("click", stopRun);
+  let run;
+  try {
+    run = await api("/api/runs/" + encodeURIComponent(RUN_ID));
+  } catch (error) {
+    showProblem(error.message);
+    return;
+  }
+  render(run);
+  await loadDiagram(run);
+  if (run.status === "running") follow();
+}
+
+main();

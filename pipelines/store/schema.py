@@ -1,0 +1,145 @@
+"""The store's tables, and the migrations that build them.
+
+The schema version is SQLite's ``PRAGMA user_version``. :data:`MIGRATIONS`
+is an append-only list: migration ``i`` (1-based) takes a database from
+version ``i - 1`` to ``i``. A later feature (run logs, schedules) adds its
+tables as the next migration; a database made by a newer pipelines (a higher
+version than the list knows) is refused rather than misread.
+
+Times are epoch seconds (UTC, REAL); the API turns them into ISO 8601.
+Statuses are plain text (see :mod:`.status`), so a new status needs no
+migration.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SchemaTooNew", "migrate"]
+
+_V1 = """
+CREATE TABLE workers (
+    id               TEXT PRIMARY KEY,   -- one registration of one process
+    name             TEXT NOT NULL,      -- --worker-name, default host:pid
+    version          TEXT,               -- the spec's version (serve: name@version, ...)
+    kind             TEXT NOT NULL,      -- run | serve | python
+    host             TEXT NOT NULL,
+    pid              INTEGER NOT NULL,
+    pipelines_version TEXT NOT NULL,
+    started_at       REAL NOT NULL,
+    last_heartbeat   REAL NOT NULL,
+    heartbeat_period REAL NOT NULL,      -- the period this worker promised
+    status           TEXT NOT NULL,      -- online | offline
+    offline_at       REAL
+);
+CREATE INDEX workers_liveness ON workers (status, last_heartbeat);
+
+CREATE TABLE runs (
+    id            TEXT PRIMARY KEY,
+    pipeline      TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    trigger       TEXT NOT NULL,         -- cli | api | python (later: schedule)
+    worker_id     TEXT REFERENCES workers (id),
+    started_at    REAL NOT NULL,
+    ended_at      REAL,
+    duration      REAL,
+    updated_at    REAL NOT NULL,         -- last figures written
+    progress_at   REAL NOT NULL,         -- last time an item moved (for stall watchdogs)
+    noticed_at    REAL,                  -- when its worker was found offline (crashed)
+    spec          TEXT,                  -- the spec as loaded, JSON (NULL when too large)
+    spec_hash     TEXT NOT NULL,
+    spec_path     TEXT,
+    version       TEXT,                  -- the spec's version
+    parameters    TEXT NOT NULL,         -- the --set values, JSON
+    graph         TEXT,                  -- what diagrams need (store/graph.py), JSON
+    items_in      INTEGER NOT NULL DEFAULT 0,
+    items_out     INTEGER NOT NULL DEFAULT 0,
+    error_node    TEXT,
+    error_item    TEXT,
+    error_type    TEXT,
+    error_message TEXT
+);
+CREATE INDEX runs_by_start ON runs (started_at);
+CREATE INDEX runs_by_pipeline ON runs (pipeline, started_at);
+CREATE INDEX runs_by_status ON runs (status, worker_id);
+CREATE INDEX runs_by_update ON runs (updated_at);
+
+CREATE TABLE run_nodes (
+    run_id         TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    node           TEXT NOT NULL,
+    position       INTEGER NOT NULL,
+    kind           TEXT NOT NULL,        -- source | transform | sink
+    state          TEXT NOT NULL,        -- waiting | running | done | failed | stopped
+    received       INTEGER NOT NULL DEFAULT 0,
+    emitted        INTEGER NOT NULL DEFAULT 0,
+    failed         INTEGER NOT NULL DEFAULT 0,
+    retried        INTEGER NOT NULL DEFAULT 0,
+    dropped        INTEGER NOT NULL DEFAULT 0,
+    peak_depth     INTEGER NOT NULL DEFAULT 0,
+    peak_in_flight INTEGER NOT NULL DEFAULT 0,
+    depth          INTEGER NOT NULL DEFAULT 0,
+    busy           REAL,
+    latency_p50    REAL,
+    latency_p95    REAL,
+    latency_max    REAL,
+    duration       REAL,
+    last_error     TEXT,
+    PRIMARY KEY (run_id, node)
+) WITHOUT ROWID;
+
+CREATE TABLE run_edges (
+    run_id     TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    source     TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    position   INTEGER NOT NULL,
+    kind       TEXT NOT NULL,            -- data | dead_letter
+    capacity   INTEGER NOT NULL,         -- 0: unbounded
+    depth      INTEGER NOT NULL DEFAULT 0,
+    peak_depth INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, source, target)
+) WITHOUT ROWID;
+"""
+
+#: Migration ``i`` (1-based) takes the schema from version ``i - 1`` to ``i``.
+#: Append only; never edit a released one.
+MIGRATIONS: tuple[str, ...] = (_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(Exception):
+    """The database was made by a newer pipelines than this one."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database up to :data:`SCHEMA_VERSION`; return the version it had.
+
+    Runs in one ``BEGIN IMMEDIATE`` transaction, so two processes opening a
+    new store at once do not both create it: the second sees the version the
+    first wrote.
+    """
+    (found,) = conn.execute("PRAGMA user_version").fetchone()
+    if found == SCHEMA_VERSION:
+        return int(found)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        (found,) = conn.execute("PRAGMA user_version").fetchone()
+        if found > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"the store has schema version {found}, newer than this pipelines knows "
+                f"({SCHEMA_VERSION}): upgrade pipelines or use another --store"
+            )
+        for script in MIGRATIONS[found:]:
+            # executescript would commit the open transaction: run statement by statement.
+            for statement in _statements(script):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return int(found)
+
+
+def _statements(script: str) -> list[str]:
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

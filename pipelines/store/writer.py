@@ -1,0 +1,210 @@
+"""The store's writer: everything recordings produce, written in one transaction per flush.
+
+Recordings hand over what they have (a run's start, the latest snapshot of
+its figures, its end) without waiting: :class:`Writer` keeps the start and
+end of each run and only the *latest* snapshot of each live run, and
+:meth:`Writer.flush` writes all of it in one transaction, touching only the
+rows whose figures changed. So the store sees a few transactions a second
+whatever the item rate, and never one write per item or per event.
+
+Flushes happen every ``interval`` seconds of the writer's clock, and at once
+when a run starts or ends (so its record appears without delay). The writer
+runs on the recorder's own thread (:mod:`.recorder`), never on the event
+loop of the graph it records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import sqlite3
+import threading
+
+from ..runtime.clock import SYSTEM_CLOCK, Clock
+from . import writes
+from .db import Store, StoreError
+from .prune import prune
+from .writes import RunEnd, RunStart, Snapshot
+
+__all__ = ["FLUSH_INTERVAL", "Writer"]
+
+log = logging.getLogger("pipelines")
+
+#: Seconds between two flushes of live figures: a live run's record is at
+#: most this old (plus one ``stats`` period of its Plumber).
+FLUSH_INTERVAL = 0.5
+
+_Pending = tuple[
+    list[tuple[RunStart, "concurrent.futures.Future[bool]"]],
+    dict[str, Snapshot],
+    list[tuple[RunEnd, "concurrent.futures.Future[bool]"]],
+]
+
+
+class Writer:
+    """Batches run records into ``store``; thread-safe to feed, flushed by one thread.
+
+    ``keep``: after a run ends, keep only the newest ``keep`` runs of its
+    pipeline (None or 0: keep everything).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        interval: float = FLUSH_INTERVAL,
+        keep: int | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.interval = interval
+        self.keep = keep or None
+        self._lock = threading.Lock()
+        self._starts: list[tuple[RunStart, concurrent.futures.Future[bool]]] = []
+        self._snapshots: dict[str, Snapshot] = {}
+        self._ends: list[tuple[RunEnd, concurrent.futures.Future[bool]]] = []
+        self._written: dict[str, Snapshot] = {}  # the figures last written, per live run
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        #: Transactions committed (each flush with something to write is one).
+        self.transactions = 0
+
+    # -- feeding (any thread) ---------------------------------------------------------
+
+    def start(self, start: RunStart) -> concurrent.futures.Future[bool]:
+        """Queue a run's first record; written at once. The future is done once it is committed."""
+        future: concurrent.futures.Future[bool] = concurrent.futures.Future()
+        with self._lock:
+            self._starts.append((start, future))
+        self._urgent()
+        return future
+
+    def snapshot(self, snapshot: Snapshot) -> None:
+        """Offer a live run's latest figures; only the newest per run is kept until the next flush."""
+        with self._lock:
+            self._snapshots[snapshot.run_id] = snapshot
+
+    def end(self, end: RunEnd) -> concurrent.futures.Future[bool]:
+        """Queue a run's end; written at once. The future says whether it was written (False:
+        the run had already ended, e.g. found crashed and not by its own worker)."""
+        future: concurrent.futures.Future[bool] = concurrent.futures.Future()
+        with self._lock:
+            self._snapshots.pop(end.run_id, None)
+            self._ends.append((end, future))
+        self._urgent()
+        return future
+
+    @property
+    def pending(self) -> int:
+        """Records waiting for the next flush."""
+        with self._lock:
+            return len(self._starts) + len(self._snapshots) + len(self._ends)
+
+    def _urgent(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(wake.set)
+
+    # -- writing (the writer's thread) -------------------------------------------------
+
+    def flush(self) -> bool:
+        """Write everything pending in one transaction; False if the store refused (kept for later)."""
+        with self._lock:
+            pending: _Pending = (self._starts, self._snapshots, self._ends)
+            self._starts, self._snapshots, self._ends = [], {}, []
+        starts, snapshots, ends = pending
+        if not (starts or snapshots or ends):
+            return True
+        try:
+            results = self._write(starts, snapshots, ends)
+        except (sqlite3.Error, StoreError) as exc:
+            log.warning("pipelines: could not write to the run store %s: %s", self.store.path, exc)
+            self._put_back(pending)
+            return False
+        self.transactions += 1
+        for (_, future), ok in zip([*starts, *ends], results, strict=True):
+            if not future.done():
+                future.set_result(ok)
+        return True
+
+    def _write(
+        self,
+        starts: list[tuple[RunStart, concurrent.futures.Future[bool]]],
+        snapshots: dict[str, Snapshot],
+        ends: list[tuple[RunEnd, concurrent.futures.Future[bool]]],
+    ) -> list[bool]:
+        written = dict(self._written)
+        results: list[bool] = []
+        with self.store.transaction() as conn:
+            for start, _ in starts:
+                writes.insert_run(conn, start)
+                results.append(True)
+            for run_id, snap in snapshots.items():
+                if writes.write_snapshot(conn, snap, written.get(run_id)):
+                    written[run_id] = snap
+                else:
+                    written.pop(run_id, None)  # ended elsewhere: stop diffing against it
+            for end, _ in ends:
+                results.append(writes.finish_run(conn, end, written.pop(end.run_id, None)))
+            if self.keep and ends:
+                for pipeline in self._pipelines_of(conn, ends):
+                    prune(conn, self.clock.time(), keep=self.keep, pipeline=pipeline)
+        self._written = written
+        return results
+
+    @staticmethod
+    def _pipelines_of(
+        conn: sqlite3.Connection, ends: list[tuple[RunEnd, concurrent.futures.Future[bool]]]
+    ) -> set[str]:
+        ids = [end.run_id for end, _ in ends]
+        rows = conn.execute(
+            f"SELECT DISTINCT pipeline FROM runs WHERE id IN ({', '.join('?' * len(ids))})", ids
+        )
+        return {row[0] for row in rows}
+
+    def _put_back(self, pending: _Pending) -> None:
+        starts, snapshots, ends = pending
+        with self._lock:
+            self._starts = starts + self._starts
+            for run_id, snap in snapshots.items():
+                self._snapshots.setdefault(run_id, snap)  # a newer one wins
+            for end, _ in ends:
+                self._snapshots.pop(end.run_id, None)
+            self._ends = ends + self._ends
+
+    def abandon(self, reason: str) -> None:
+        """Give up on what is still pending (the store stayed unusable): fail its futures."""
+        with self._lock:
+            starts, ends = self._starts, self._ends
+            self._starts, self._snapshots, self._ends = [], {}, []
+        for _, future in [*starts, *ends]:
+            if not future.done():
+                future.set_exception(StoreError(reason))
+        if starts or ends:
+            log.error(
+                "pipelines: %d run records were not written: %s", len(starts) + len(ends), reason
+            )
+
+    async def run(self) -> None:
+        """Flush every ``interval`` (at once for starts and ends) until cancelled; flush at the end."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = wake = asyncio.Event()
+        try:
+            while True:
+                self.flush()  # what came before this loop ran, or since the last wait
+                sleeper = asyncio.ensure_future(self.clock.sleep(self.interval))
+                waker = asyncio.ensure_future(wake.wait())
+                try:
+                    await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for task in (sleeper, waker):
+                        task.cancel()
+                    await asyncio.gather(sleeper, waker, return_exceptions=True)
+                wake.clear()
+        finally:
+            self._loop = self._wake = None
+            self.flush()

@@ -1,0 +1,120 @@
+"""The store file: WAL mode, its schema, clear errors, and several processes at once."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.store import Store, StoreError, default_path
+from pipelines.store.schema import SCHEMA_VERSION
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+def test_a_new_store_is_created_in_wal_mode_with_the_current_schema(tmp_path):
+    path = tmp_path / "deep" / "folder" / "runs.db"
+    with Store(path) as store:
+        conn = store.connection()
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        assert tables == {"workers", "runs", "run_nodes", "run_edges"}
+    assert path.exists()
+
+
+def test_the_default_store_is_in_pipelines_home(pipelines_home, monkeypatch):
+    assert default_path() == pipelines_home / "pipelines.db"
+    monkeypatch.delenv("PIPELINES_HOME")
+    assert default_path() == Path.home() / ".pipelines" / "pipelines.db"
+
+
+def test_reopening_a_store_keeps_its_runs_and_does_not_migrate_again(tmp_path):
+    path = tmp_path / "runs.db"
+    Store(path).close()
+    with Store(path) as store:
+        assert store.runs() == []
+        assert store.connection().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_store_made_by_a_newer_pipelines_is_refused(tmp_path):
+    path = tmp_path / "runs.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this pipelines knows"):
+        Store(path)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.mkdir(), "cannot open the run store"),
+        (lambda p: p.write_text("not a database, just text " * 100), "cannot use the run store"),
+    ],
+    ids=["a folder", "not sqlite"],
+)
+def test_a_path_that_is_not_a_store_is_one_clear_error(tmp_path, make, message):
+    path = tmp_path / "runs.db"
+    make(path)
+    with pytest.raises(StoreError, match=message) as caught:
+        Store(path)
+    assert str(path) in str(caught.value)
+
+
+def test_a_closed_store_says_so(tmp_path):
+    store = Store(tmp_path / "runs.db")
+    store.close()
+    import threading
+
+    errors = []
+
+    def other_thread():
+        try:
+            store.connection()
+        except StoreError as exc:
+            errors.append(str(exc))
+
+    thread = threading.Thread(target=other_thread, name="pipelines-test")
+    thread.start()
+    thread.join()
+    assert errors == [f"the run store {tmp_path / 'runs.db'} is closed"]
+
+
+def test_two_processes_recording_into_one_store_at_once_both_succeed(tmp_path):
+    path = tmp_path / "shared.db"
+    # Many heartbeats and flushes, so that their transactions collide.
+    env = {**os.environ, "PIPELINES_HEARTBEAT": "0.1"}
+    procs = []
+    for me, other in (("a", "b"), ("b", "a")):
+        command = [sys.executable, "-m", "pipelines", "run", SPECS / "meet.yaml", "--store", path]
+        command += ["--worker-name", f"w-{me}", "--json", "--set", f"numbers.folder={tmp_path}"]
+        command += ["--set", f"numbers.me={me}", "--set", f"numbers.other={other}"]
+        procs.append(
+            subprocess.Popen(
+                list(map(str, command)),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+        )
+    outputs = [proc.communicate(timeout=50) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], [err for _, err in outputs]
+    assert [err for _, err in outputs] == ["", ""]  # no store warning either
+    with Store(path) as store:
+        runs = store.runs()
+        assert sorted(run.worker for run in runs) == ["w-a", "w-b"]
+        assert [(run.status, run.items_in, run.items_out) for run in runs] == [
+            ("completed", 50, 50),
+            ("completed", 50, 50),
+        ]
+        assert {w.status for w in store.workers()} == {"offline"}
