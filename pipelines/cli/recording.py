@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..store import Recorder, Recording, Store, StoreError
+from ..store.recorder import new_run_id
 from .output import EXIT_USAGE, fail
 
 if TYPE_CHECKING:
@@ -86,12 +87,16 @@ class RunRecording:
     def __enter__(self) -> RunRecording:
         plan = self.plumber.plan
         pipeline = plan.spec.name or self.spec_path.stem
+        run_id = new_run_id()
         try:
             if self.wanted:
-                self.store = open_store(self.store_path)
+                self.store = Store.open(self.store_path)
                 self.recorder = Recorder(
                     self.store, worker_name=self.worker_name, version=plan.spec.version, kind="run"
                 ).start()
+            if self.metrics_port is not None:  # before the run is recorded: it may fail
+                self._serve_metrics(pipeline, run_id)
+            if self.recorder is not None:
                 self.recording = self.recorder.record(
                     self.plumber,
                     pipeline=pipeline,
@@ -99,9 +104,8 @@ class RunRecording:
                     parameters=_parameters(self.sets),
                     spec_path=str(self.spec_path.resolve()),
                     trigger="cli",
+                    run_id=run_id,
                 )
-            if self.metrics_port is not None:
-                self._serve_metrics(pipeline)
         except (StoreError, ValueError) as exc:
             self.close()
             fail(f"{exc} (--no-store runs without recording)", EXIT_USAGE)
@@ -110,12 +114,12 @@ class RunRecording:
             raise
         return self
 
-    def _serve_metrics(self, pipeline: str) -> None:
+    def _serve_metrics(self, pipeline: str, run_id: str) -> None:
         from prometheus_client import start_http_server
 
         from ..server.metrics import RunFeed
 
-        feed = RunFeed(self.plumber, pipeline, self.run_id or "run")
+        feed = RunFeed(self.plumber, pipeline, run_id)
         try:
             server, thread = start_http_server(
                 self.metrics_port or 0, addr="127.0.0.1", registry=feed.metrics.registry

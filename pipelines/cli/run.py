@@ -116,6 +116,7 @@ def run(
     with recording:
         if recording.run_id is not None and not as_json:
             click.echo(f"run {recording.run_id} (recorded in {recording.store_path_shown})")
+            sys.stdout.flush()  # seen at once, even through a pipe
         with logging_to_console(verbose) as handler:
             result, failure = execute(plumber, live, handler)
         recording.finish(result, failure)

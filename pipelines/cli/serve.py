@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from pathlib import Path
 
 import click
@@ -90,6 +91,7 @@ async def _serve(server: Server) -> None:
     await server.start()
     names = ", ".join(p.name for p in server.pipelines) or "none"
     click.echo(f"serving {server.store.path} on {server.url} (hosting: {names}; Ctrl-C to stop)")
+    sys.stdout.flush()  # seen at once, even through a pipe
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     installed = []

@@ -17,12 +17,13 @@ from .metrics import CONTENT_TYPE
 if TYPE_CHECKING:
     from .app import ServerState
 
-__all__ = ["STATE", "routes"]
+__all__ = ["ROUTES", "STATE"]
 
 #: The application key of the :class:`~pipelines.server.app.ServerState`.
 STATE: web.AppKey[ServerState] = web.AppKey("pipelines_state")
 
-routes = web.RouteTableDef()
+#: Every route of the API (handlers below).
+ROUTES = web.RouteTableDef()
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -52,14 +53,14 @@ def _limit(request: web.Request, default: int) -> int:
     return value
 
 
-@routes.get("/healthz")
-async def healthz(request: web.Request) -> web.Response:
+@ROUTES.get("/healthz")
+async def _healthz(request: web.Request) -> web.Response:
     """``{"status": "ok"}`` while the server runs."""
     return _json({"status": "ok"})
 
 
-@routes.get("/api/runs")
-async def list_runs(request: web.Request) -> web.Response:
+@ROUTES.get("/api/runs")
+async def _list_runs(request: web.Request) -> web.Response:
     """``{"runs": [...]}``, newest first; ``?pipeline=&status=&limit=`` (limit 1..1000, default 50)."""
     state = _state(request)
     status = request.query.get("status") or None
@@ -71,8 +72,8 @@ async def list_runs(request: web.Request) -> web.Response:
     return _json({"runs": [state.run_json(run) for run in runs]})
 
 
-@routes.get("/api/runs/{id}")
-async def get_run(request: web.Request) -> web.Response:
+@ROUTES.get("/api/runs/{id}")
+async def _get_run(request: web.Request) -> web.Response:
     """One run with ``nodes``, ``edges`` and ``error``; 404 for an unknown id."""
     data = await _state(request).run_detail(request.match_info["id"])
     if data is None:
@@ -80,8 +81,8 @@ async def get_run(request: web.Request) -> web.Response:
     return _json(data)
 
 
-@routes.get("/api/runs/{id}/events")
-async def run_events(request: web.Request) -> web.StreamResponse:
+@ROUTES.get("/api/runs/{id}/events")
+async def _run_events(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: ``snapshot`` at least once a second while running, then ``end``."""
     state = _state(request)
     run_id = request.match_info["id"]
@@ -93,8 +94,8 @@ async def run_events(request: web.Request) -> web.StreamResponse:
         return _error(503, str(exc))
 
 
-@routes.get("/api/runs/{id}/diagram")
-async def run_diagram(request: web.Request) -> web.Response:
+@ROUTES.get("/api/runs/{id}/diagram")
+async def _run_diagram(request: web.Request) -> web.Response:
     """``{"svg", "nodes", "edges"}``: the run's diagram and the key the page needs to update it."""
     state = _state(request)
     run_id = request.match_info["id"]
@@ -107,8 +108,8 @@ async def run_diagram(request: web.Request) -> web.Response:
         return _error(503, str(exc))
 
 
-@routes.post("/api/runs/{id}/stop")
-async def stop_run(request: web.Request) -> web.Response:
+@ROUTES.post("/api/runs/{id}/stop")
+async def _stop_run(request: web.Request) -> web.Response:
     """Drain a run this server hosts: 202; 404 unknown; 409 not hosted here or already ended."""
     state = _state(request)
     run_id = request.match_info["id"]
@@ -122,16 +123,16 @@ async def stop_run(request: web.Request) -> web.Response:
     return _json({"id": run_id, "status": "stopping"}, 202)
 
 
-@routes.get("/api/workers")
-async def list_workers(request: web.Request) -> web.Response:
+@ROUTES.get("/api/workers")
+async def _list_workers(request: web.Request) -> web.Response:
     """``{"workers": [...]}``: online first, then by latest heartbeat (``?limit=``, default 100)."""
     limit = _limit(request, 100)
     workers = await _state(request).read(lambda store: store.workers(limit))
     return _json({"workers": [worker.as_json() for worker in workers]})
 
 
-@routes.get("/api/pipelines")
-async def list_pipelines(request: web.Request) -> web.Response:
+@ROUTES.get("/api/pipelines")
+async def _list_pipelines(request: web.Request) -> web.Response:
     """``{"pipelines": [...]}``: the pipelines this server hosts, with their live runs."""
     host = _state(request).host
     return _json(
@@ -144,8 +145,8 @@ async def list_pipelines(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/api/pipelines/{name}/runs")
-async def start_run(request: web.Request) -> web.Response:
+@ROUTES.post("/api/pipelines/{name}/runs")
+async def _start_run(request: web.Request) -> web.Response:
     """Start a run of a hosted pipeline: 201 ``{"id", "pipeline", "status"}``; 404; 429 when busy."""
     state = _state(request)
     name = request.match_info["name"]
@@ -161,8 +162,8 @@ async def start_run(request: web.Request) -> web.Response:
     return _json({"id": run_id, "pipeline": name, "status": RUNNING}, 201)
 
 
-@routes.get("/metrics")
-async def metrics(request: web.Request) -> web.Response:
+@ROUTES.get("/metrics")
+async def _metrics(request: web.Request) -> web.Response:
     """Prometheus text format (see :mod:`pipelines.server.metrics`)."""
     state = _state(request)
     await state.read(lambda store: state.metrics_feed.refresh())

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ..store.db import Store
 from ..store.records import RunRecord
-from .api import STATE, routes
+from .api import ROUTES, STATE
 from .diagrams import Diagrams
 from .feeds import RunFeeds
 from .hosting import Host
@@ -31,7 +31,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 #: Largest request body accepted (bytes).
 MAX_BODY = 64 * 1024
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -45,7 +45,7 @@ class ServerState:
     diagrams: Diagrams
     metrics_feed: StoreFeed
 
-    async def read(self, query: Callable[[Store], T]) -> T:
+    async def read(self, query: Callable[[Store], _T]) -> _T:
         """Run ``query(store)`` on the read threads (SQLite calls block)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, query, self.store)
@@ -102,7 +102,7 @@ def make_app(state: ServerState, token: str | None) -> web.Application:
         client_max_size=MAX_BODY, middlewares=[security_middleware(token), _errors_as_json]
     )
     app[STATE] = state
-    app.add_routes(routes)
+    app.add_routes(ROUTES)
     app.router.add_get("/", _index)
     app.router.add_get("/runs/{id}", _run_page)
     app.router.add_static("/static/", STATIC, show_index=False, follow_symlinks=False)

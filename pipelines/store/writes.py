@@ -18,7 +18,6 @@ from .records import WorkerRecord
 from .status import CRASHED, FINISHED, MISSED_HEARTBEATS, OFFLINE, ONLINE, RUNNING
 
 __all__ = [
-    "NodeRow",
     "Reaped",
     "RunEnd",
     "RunStart",
