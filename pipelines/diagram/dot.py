@@ -51,7 +51,8 @@ def to_digraph(plan: Plan, result: RunResult | None = None) -> graphviz.Digraph:
     g = plan.graph
     stats = stats_of(result)
     ids = node_ids(list(g.nodes), DOT_SAFE)
-    dot = graphviz.Digraph(name=plan.spec.name or "pipeline")
+    # nohtml: a name like "<b>x</b>" is a quoted string, not an HTML label Graphviz rejects
+    dot = graphviz.Digraph(name=graphviz.nohtml(plan.spec.name or "pipeline"))
     dot.attr("graph", **GRAPH_ATTRS)
     heading = title(plan, result)
     if heading:

@@ -31,7 +31,8 @@ class NoDiagram(Exception):
 
 
 def diagram_of(run: RunRecord) -> dict[str, Any]:
-    """``{"svg", "nodes": {dot_id: {"name", "line"}}, "edges": {"a->b": [source, target]}}``.
+    """``{"svg", "nodes": {dot_id: {"name", "line"}}, "edges": {"a->b": [source, target]},
+    "name"}`` (``name``: the spec's name, which the diagram's title starts with).
 
     Raises :class:`NoDiagram`.
     """
@@ -50,7 +51,7 @@ def diagram_of(run: RunRecord) -> dict[str, Any]:
     }
     edges = {f"{ids[s]}->{ids[t]}": [s, t] for s, t in graph.edges}
     text = svg.decode() if isinstance(svg, bytes) else svg
-    return {"svg": text, "nodes": nodes, "edges": edges}
+    return {"svg": text, "nodes": nodes, "edges": edges, "name": plan.spec.name}
 
 
 class Diagrams:

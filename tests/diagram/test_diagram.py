@@ -210,6 +210,22 @@ def test_awkward_node_names_keep_their_label_and_still_draw(tmp_path):
     assert len(mermaid_edges) == 3
 
 
+@needs_dot
+def test_a_graph_named_like_an_html_tag_still_draws(tmp_path):
+    async def keep(x):
+        return x
+
+    plan = Plumber(
+        {
+            "name": "<b>bold</b>",
+            "nodes": {"a": {"coro": [1]}, "b": {"coro": keep}},
+            "graph": {"a": ["b"], "b": None},
+        }
+    ).plan
+    assert to_dot(plan).startswith('digraph "<b>bold</b>" {')
+    assert ET.parse(render(plan, tmp_path / "named.svg")).getroot().tag == SVG
+
+
 # -- after a run --------------------------------------------------------------------
 
 

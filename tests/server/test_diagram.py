@@ -36,6 +36,7 @@ async def test_the_diagram_is_graphviz_svg_with_a_key_to_its_nodes_and_edges(sto
         drawn = await response.json()
     assert drawn["nodes"] == {"n0": {"name": XSS, "line": 2}, "out": {"name": "out", "line": 3}}
     assert drawn["edges"] == {"n0->out": [XSS, "out"]}
+    assert drawn["name"] is None
     svg = drawn["svg"]
     assert "<svg" in svg and "<title>n0</title>" in svg
     assert XSS not in svg  # escaped by Graphviz: &lt;img ...

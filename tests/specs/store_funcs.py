@@ -34,3 +34,23 @@ async def meet(folder: str, me: str, other: str, n: int = 50):
     for i in range(1, n + 1):
         yield i
         await asyncio.sleep(0.005)
+
+
+async def orders(delay: float = 0.02):
+    """An endless stream of orders, one every ``delay`` seconds."""
+    i = 0
+    while True:
+        i += 1
+        yield {"id": i, "amount": (i * 37) % 100}
+        await asyncio.sleep(delay)
+
+
+async def enrich(order: dict) -> dict:
+    await asyncio.sleep(0.01)
+    return {**order, "vat": round(order["amount"] * 0.2, 2)}
+
+
+async def check(order: dict) -> dict:
+    if order["id"] % 7 == 0:
+        raise ValueError(f"order {order['id']} has no customer")
+    return order

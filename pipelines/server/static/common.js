@@ -81,11 +81,16 @@ function authHeaders(extra) {
 async function apiFetch(path, options) {
   for (;;) {
     const opts = Object.assign({}, options || {});
+    const sent = sessionStorage.getItem(TOKEN_KEY);
     opts.headers = authHeaders(opts.headers);
     const response = await fetch(path, opts);
     if (response.status !== 401) return response;
-    sessionStorage.removeItem(TOKEN_KEY);
-    await askToken();
+    // Ask only if the token this request carried is still the one we have: requests
+    // sent before the token was given just try again with it.
+    if (sessionStorage.getItem(TOKEN_KEY) === sent) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      await askToken();
+    }
   }
 }
 

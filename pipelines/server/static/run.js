@@ -84,6 +84,11 @@ function nodeText(kind, n) {
 function paintDiagram(run) {
   const holder = document.getElementById("diagram");
   if (!key) return;
+  const title = holder.querySelector("svg g.graph > text");
+  if (title && run.duration !== null && run.duration !== undefined) {
+    const how = run.status + " in " + run.duration.toFixed(2) + " s";
+    title.textContent = key.name ? key.name + ": " + how : how;
+  }
   for (const group of holder.querySelectorAll("g.node")) {
     const title = group.querySelector("title");
     const entry = title ? key.nodes[title.textContent] : null;
@@ -118,7 +123,7 @@ async function loadDiagram(run) {
   const holder = document.getElementById("diagram");
   try {
     const drawn = await api("/api/runs/" + encodeURIComponent(RUN_ID) + "/diagram");
-    key = { nodes: drawn.nodes, edges: drawn.edges };
+    key = { nodes: drawn.nodes, edges: drawn.edges, name: drawn.name };
     holder.replaceChildren(safeSvg(drawn.svg));
     paintDiagram(run);
   } catch (error) {

@@ -1,0 +1,228 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by Playwright; never
+``playwright install``): the runs table, live counts without a reload, escaping, the token.
+
+A screenshot of a live run's page is kept at ``artifacts/dashboard.png`` (docs/dashboard.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines import Plumber
+from pipelines.store import Recorder
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+XSS = "<img src=x onerror=alert(1)>"
+#: The counts line of a node of the diagram (Graphviz puts the node's id in its <title>).
+SVG_COUNTS = """(name) => {
+  for (const g of document.querySelectorAll('#diagram svg g.node')) {
+    if (g.querySelector('title').textContent !== name) continue;
+    for (const t of g.querySelectorAll('text')) {
+      if (/^(in|out) \\d+/.test(t.textContent)) return t.textContent;
+    }
+  }
+  return null;
+}"""
+
+try:
+    from playwright.async_api import async_playwright
+except ImportError:  # pragma: no cover - the test extra installs it
+    async_playwright = None
+
+# In CI (CI set) a missing browser or Playwright fails these tests; elsewhere they skip.
+pytestmark = pytest.mark.skipif(
+    (CHROMIUM is None or async_playwright is None) and not os.environ.get("CI"),
+    reason="needs Debian's chromium (apt-get install chromium) and Playwright (pip install playwright)",
+)
+
+
+@pytest.fixture
+async def browser():
+    assert CHROMIUM is not None, "chromium is not installed (apt-get install chromium)"
+    assert async_playwright is not None, "playwright is not installed"
+    async with async_playwright() as p:
+        launched = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def open_page(browser, url):
+    """A page that records dialogs and script errors (none may happen)."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    page.dialogs = []
+    page.errors = []
+    page.on(
+        "dialog",
+        lambda dialog: (
+            page.dialogs.append(dialog.message),
+            asyncio.ensure_future(dialog.dismiss()),
+        ),
+    )
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    await page.goto(url)
+    return page
+
+
+async def numbers():
+    for i in range(1, 5):
+        yield i
+
+
+async def keep(x):
+    return x
+
+
+async def reject_html(x):
+    if x == 2:
+        raise ValueError("<script>alert('item')</script>")
+    return x
+
+
+async def record(store, spec, name="py-worker"):
+    with Recorder(store, worker_name=name, keep=0) as recorder:
+        plumber = Plumber(spec)
+        recording = recorder.record(plumber)
+        with contextlib.suppress(Exception):
+            await plumber.run()
+    return recording.id
+
+
+async def test_the_runs_table_lists_a_finished_run(browser, store, serve):
+    spec = {
+        "name": "etl",
+        "nodes": {"numbers": {"coro": numbers}, "out": {"coro": keep}},
+        "graph": {"numbers": ["out"], "out": None},
+    }
+    run_id = await record(store, spec)
+    server, _ = await serve()
+    page = await open_page(browser, server.url + "/")
+    row = page.locator(f'#runs tr[data-run="{run_id}"]')
+    await row.wait_for()
+    cells = await row.locator("td").all_text_contents()
+    assert cells[0] == run_id
+    assert cells[1:3] == ["etl", "completed"]
+    assert cells[5:] == ["4", "4", "py-worker"]
+    assert await row.locator(".status").get_attribute("class") == "status status-completed"
+    workers = await page.locator("#workers tbody tr td:first-child").all_text_contents()
+    assert "py-worker" in workers
+    # A click opens the run's page.
+    await row.locator("a").click()
+    await page.wait_for_url(f"**/runs/{run_id}")
+    await page.locator("#nodes tr[data-node=out]").wait_for()
+    assert page.dialogs == [] and page.errors == []
+
+
+async def test_a_live_run_s_counts_change_on_the_page_without_a_reload(browser, serve):
+    server, session = await serve("dashboard.yaml")
+    async with session.post("/api/pipelines/orders/runs") as response:
+        run_id = (await response.json())["id"]
+    page = await open_page(browser, f"{server.url}/runs/{run_id}")
+    await page.evaluate("window.__same_page = true")
+    cell = page.locator("#nodes tr[data-node=store] td:nth-child(4)")  # 'in'
+    await page.wait_for_function(
+        "() => Number(document.querySelector('#nodes tr[data-node=store] td:nth-child(4)')"
+        "?.textContent) > 0"
+    )
+    first = int(await cell.text_content())
+    await page.locator("#diagram svg g.node").first.wait_for()
+    first_svg = await page.evaluate(SVG_COUNTS, "store")
+    assert re.fullmatch(r"in \d+, out \d+", first_svg)
+    await page.wait_for_function(
+        f"() => Number(document.querySelector('#nodes tr[data-node=store] td:nth-child(4)')"
+        f".textContent) > {first}"
+    )
+    await page.wait_for_function(f"(before) => ({SVG_COUNTS})('store') !== before", arg=first_svg)
+    check_svg = await page.evaluate(SVG_COUNTS, "check")
+    assert re.fullmatch(r"in \d+, out \d+, failed \d+", check_svg)  # every 7th order fails
+    assert await page.evaluate("window.__same_page") is True  # no reload happened
+    assert await page.locator("#diagram svg g.node.state-running").count() == 5
+    assert await page.locator("#status").text_content() == "running"
+    title = await page.locator("#diagram svg g.graph > text").text_content()
+    assert re.fullmatch(r"orders: running in \d+\.\d\d s", title)
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    # The stop button drains the run; the page follows it to its end.
+    await page.locator("#stop").click()
+    await page.wait_for_function(
+        "() => document.querySelector('#status').textContent === 'stopped'"
+    )
+    await page.wait_for_function(
+        "() => document.querySelector('#live').textContent === 'ended: stopped'"
+    )
+    assert await page.locator("#stop").is_hidden()
+    assert page.dialogs == [] and page.errors == []
+
+
+async def test_names_and_errors_from_specs_and_items_are_shown_as_text(browser, store, serve):
+    spec = {
+        "name": "<b>bold</b>",
+        "nodes": {XSS: {"coro": numbers}, "out": {"coro": reject_html}},
+        "graph": {XSS: ["out"], "out": None},
+    }
+    run_id = await record(store, spec, name="<i>worker</i>")
+    server, _ = await serve()
+    index = await open_page(browser, server.url + "/")
+    row = index.locator(f'#runs tr[data-run="{run_id}"]')
+    await row.wait_for()
+    cells = await row.locator("td").all_text_contents()
+    assert (cells[1], cells[-1]) == ("<b>bold</b>", "<i>worker</i>")
+    assert await index.locator("b, i, img, script:not([src])").count() == 0
+    page = await open_page(browser, f"{server.url}/runs/{run_id}")
+    node_cell = page.locator("#nodes tbody tr td:first-child").first
+    await node_cell.wait_for()
+    assert await node_cell.text_content() == XSS
+    await page.locator("#diagram svg").wait_for()
+    svg_texts = await page.locator("#diagram svg text").all_text_contents()
+    assert XSS in svg_texts
+    assert await page.locator("#pipeline").text_content() == "<b>bold</b>"
+    assert (
+        "ValueError: <script>alert('item')</script>"
+        in await page.locator("#error-text").text_content()
+    )
+    assert await page.locator("img, b, i, script:not([src])").count() == 0
+    await asyncio.sleep(0.3)  # give an injected handler every chance to fire
+    assert index.dialogs == [] and page.dialogs == []
+    assert index.errors == [] and page.errors == []
+
+
+async def test_with_a_token_the_page_asks_for_it_once(browser, store, serve):
+    spec = {
+        "name": "secret",
+        "nodes": {"numbers": {"coro": numbers}, "out": {"coro": keep}},
+        "graph": {"numbers": ["out"], "out": None},
+    }
+    run_id = await record(store, spec)
+    token = "a-long-enough-token-123"
+    server, _ = await serve(token=token)
+    page = await open_page(browser, server.url + "/")
+    form = page.locator("#auth")
+    await form.wait_for()
+    await page.fill("#token", token)
+    await page.click("#auth button")
+    await page.locator(f'#runs tr[data-run="{run_id}"]').wait_for()
+    assert await form.is_hidden()
+    # The run's page, in the same tab, does not ask again.
+    await page.goto(f"{server.url}/runs/{run_id}")
+    await page.locator("#nodes tr[data-node=out]").wait_for()
+    assert await page.locator("#auth").is_hidden()
+    assert page.dialogs == [] and page.errors == []
