@@ -96,7 +96,7 @@ class Cell:
 
 #: ``--smoke``: N divided by this, and the implementations run (no peers).
 SMOKE_SCALE = 100
-SMOKE_IMPLS = "direct,raw-queue,raw-queue-batched,pipelines"
+SMOKE_IMPLS = "direct,raw-queue,raw-queue-batched,pipelines,pipelines-recorded"
 
 
 def plan(workload, impls, explicit_impls, args):

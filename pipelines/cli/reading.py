@@ -6,18 +6,22 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+import click
+
 from ..store import RunRecord, Store, StoreError, default_path
 from .output import EXIT_USAGE, fail
 
-__all__ = ["find_run", "reading_store"]
+__all__ = ["find_run", "reading_store", "store_path"]
 
 
 def reading_store(path: Path | None) -> Store | None:
     """The store to read, or None when it does not exist yet (reading never creates it).
 
-    Before reading, crash detection runs, so what is shown is current.
+    ``path`` None: the ``--store`` given to the parent command (``pipelines
+    runs --store X show ID``), else the default. Before reading, crash
+    detection runs, so what is shown is current.
     """
-    target = path if path is not None else default_path()
+    target = store_path(path)
     if not target.expanduser().exists():
         return None
     try:
@@ -29,9 +33,19 @@ def reading_store(path: Path | None) -> Store | None:
     return store
 
 
+def store_path(path: Path | None) -> Path:
+    """``path``, else the parent command's ``--store``, else the default store."""
+    if path is not None:
+        return path
+    ctx = click.get_current_context(silent=True)
+    parent = ctx.parent if ctx is not None else None
+    inherited = parent.params.get("store_path") if parent is not None else None
+    return inherited if inherited is not None else default_path()
+
+
 def find_run(store: Store | None, run_id: str, path: Path | None) -> RunRecord:
     """The run with id ``run_id`` (or a unique prefix of it), or exit 2 saying why."""
-    where = path if path is not None else default_path()
+    where = store_path(path)
     record = store.run(run_id) if store is not None else None
     if record is None and store is not None:
         matches = store.find(run_id)

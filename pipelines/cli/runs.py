@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..store import RUN_STATUSES, default_path
+from ..store import RUN_STATUSES
 from .output import console
 from .reading import reading_store
+from .reading import store_path as resolve
 from .recording import STORE_OPTION
 from .run_tables import runs_table, workers_table
 from .runs_diagram import diagram
@@ -68,8 +69,7 @@ def runs(
         return
     out = console()
     if not found:
-        where = store_path if store_path is not None else default_path()
-        out.print(f"no runs recorded in {where}", markup=False, highlight=False)
+        out.print(f"no runs recorded in {resolve(store_path)}", markup=False, highlight=False)
     else:
         out.print(runs_table(found))
     if with_workers:

@@ -13,7 +13,7 @@ import click
 from ..errors import SpecError
 from ..server import DEFAULT_HOST, DEFAULT_PORT, BindError, Server, check_binding, load_hosted
 from ..server.security import TOKEN_ENV
-from .output import EXIT_USAGE, fail, spec_failure
+from .output import EXIT_INTERRUPTED, EXIT_USAGE, fail, spec_failure
 from .recording import STORE_OPTION, open_store
 
 __all__ = ["serve"]
@@ -83,6 +83,8 @@ def serve(
         asyncio.run(_serve(server))
     except OSError as exc:
         fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE)
+    except KeyboardInterrupt:  # a Ctrl-C before the signal handlers were in place
+        raise SystemExit(EXIT_INTERRUPTED) from None
     finally:
         store.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 from typing import Any
 
@@ -114,12 +115,13 @@ class Server:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.recorder is not None:
+            # Joining the recorder's thread waits for its last flush: not on the event loop.
+            await asyncio.get_running_loop().run_in_executor(self._executor, self.recorder.close)
+            self.recorder = None
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
-        if self.recorder is not None:
-            self.recorder.close()
-            self.recorder = None
 
     async def __aenter__(self) -> Server:
         await self.start()
