@@ -45,10 +45,32 @@ class HostedPipeline:
     description: str | None = None
     nodes: list[str] = field(default_factory=list)
 
-    def plumber(self) -> Plumber:
-        """A fresh Plumber for one run (sampled call timing on, for the recorded figures)."""
+    def with_parameters(self, parameters: dict[str, Any] | None) -> dict[str, Any]:
+        """The spec as loaded with ``{"node.arg": value}`` applied to the nodes' args.
+
+        Raises ValueError for a key that is not ``node.arg`` of a node of the spec.
+        """
+        if not parameters:
+            return self.data
+        data = dict(self.data)
+        nodes = dict(data.get("nodes") or {})
+        for key, value in parameters.items():
+            node, _, arg = key.rpartition(".")
+            if not node or not arg or not isinstance(nodes.get(node), dict):
+                raise ValueError(f"parameter {key!r}: expected NODE.ARG of a node of {self.name!r}")
+            entry = dict(nodes[node])
+            entry["args"] = {**(entry.get("args") or {}), arg: value}
+            nodes[node] = entry
+        data["nodes"] = nodes
+        return data
+
+    def plumber(self, data: dict[str, Any] | None = None) -> Plumber:
+        """A fresh Plumber for one run (sampled call timing on, for the recorded figures).
+
+        ``data``: the spec to run (default: as loaded); raises SpecError if invalid.
+        """
         return Plumber(
-            self.data,
+            data if data is not None else self.data,
             base_dir=self.path.resolve().parent,
             source=str(self.path),
             sample_calls=True,
@@ -126,24 +148,31 @@ class Host:
             if pipeline is None or name == pipeline
         ]
 
-    async def start(self, name: str) -> str:
+    async def start(
+        self, name: str, *, parameters: dict[str, Any] | None = None, trigger: str = "api"
+    ) -> str:
         """Start a run of pipeline ``name``; return its id once its record is in the store.
 
-        Raises KeyError for an unknown pipeline, :class:`Busy` when
-        ``max_active`` runs are live.
+        ``parameters`` (``{"node.arg": value}``, as ``--set``) come from the
+        server's side (a schedule), never from an HTTP client; ``trigger`` is
+        recorded with the run. Raises KeyError for an unknown pipeline,
+        :class:`Busy` when ``max_active`` runs are live, ValueError or
+        SpecError for parameters that do not fit.
         """
         hosted = self.pipelines[name]
         if len(self._active) >= self.max_active:
             raise Busy(
                 f"{self.max_active} hosted runs are live already (the most this server runs)"
             )
-        plumber = hosted.plumber()
+        data = hosted.with_parameters(parameters)
+        plumber = hosted.plumber(data)
         recording = self.recorder.record(
             plumber,
             pipeline=name,
-            spec=hosted.data,
+            spec=data,
+            parameters=parameters,
             spec_path=str(hosted.path.resolve()),
-            trigger="api",
+            trigger=trigger,
         )
         task = asyncio.get_running_loop().create_task(
             self._run(plumber, recording.id), name=f"pipelines-hosted:{recording.id}"

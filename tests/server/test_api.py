@@ -7,6 +7,8 @@ import contextlib
 import json
 from pathlib import Path
 
+import pytest
+
 from pipelines import Plumber
 from pipelines.store import Recorder
 
@@ -52,14 +54,24 @@ async def record(store, *specs):
     return ids
 
 
-async def wait_status(session, run_id, wanted, tries=400):
+async def wait_until(session, run_id, check, tries=400):
+    """The run once ``check(run)`` holds (polled every 50 ms)."""
     for _ in range(tries):
         async with session.get(f"/api/runs/{run_id}") as response:
             data = await response.json()
-        if data["status"] in wanted:
+        if check(data):
             return data
         await asyncio.sleep(0.05)
-    raise AssertionError(f"run {run_id} stayed {data['status']}")
+    raise AssertionError(f"run {run_id} never got there: {data}")
+
+
+async def wait_status(session, run_id, wanted):
+    return await wait_until(session, run_id, lambda run: run["status"] in wanted)
+
+
+async def moving(session, run_id):
+    """Wait until a live run has produced something."""
+    return await wait_until(session, run_id, lambda run: run["items_in"] > 0)
 
 
 async def test_healthz(serve):
@@ -230,9 +242,7 @@ async def test_stop_drains_a_hosted_run(serve):
     _, session = await serve("endless.yaml")
     async with session.post("/api/pipelines/endless/runs") as response:
         run_id = (await response.json())["id"]
-    await asyncio.sleep(0.2)
-    async with session.get(f"/api/runs/{run_id}") as response:
-        assert (await response.json())["hosted"] is True
+    assert (await moving(session, run_id))["hosted"] is True
     async with session.post(f"/api/runs/{run_id}/stop") as response:
         assert (response.status, await response.json()) == (
             202,
@@ -267,7 +277,7 @@ async def test_stopping_the_server_drains_its_hosted_runs(store, serve):
     server, session = await serve("endless.yaml")
     async with session.post("/api/pipelines/endless/runs") as response:
         run_id = (await response.json())["id"]
-    await asyncio.sleep(0.2)
+    await moving(session, run_id)
     await server.stop()
     run = store.run(run_id)
     assert run.status == "stopped"
@@ -350,3 +360,19 @@ async def read_events(session, run_id):
             elif line.startswith("data: "):
                 events.append((kind, json.loads(line.removeprefix("data: "))))
     return events
+
+
+async def test_the_server_side_may_start_a_hosted_run_with_parameters(store, serve):
+    server, session = await serve("numbers.yaml")
+    run_id = await server.state.host.start(
+        "numbers", parameters={"numbers.n": 3}, trigger="schedule"
+    )
+    run = await wait_status(session, run_id, {"completed"})
+    assert (run["trigger"], run["parameters"], run["items_out"]) == (
+        "schedule",
+        {"numbers.n": 3},
+        3,
+    )
+    assert run["spec"]["nodes"]["numbers"]["args"] == {"n": 3}
+    with pytest.raises(ValueError, match=r"parameter 'nope\.n': expected NODE\.ARG of a node"):
+        await server.state.host.start("numbers", parameters={"nope.n": 1})
