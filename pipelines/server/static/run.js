@@ -76,9 +76,13 @@ function safeSvg(text) {
 }
 
 function nodeText(kind, n) {
-  let text = kind === "source" ? "out " + n.emitted : "in " + n.received + ", out " + n.emitted;
-  if (n.failed) text += ", failed " + n.failed;
-  return text;
+  return kind === "source" ? "out " + n.emitted : "in " + n.received + ", out " + n.emitted;
+}
+
+function extrasText(n) {
+  const parts = [];
+  for (const name of ["failed", "retried", "dropped"]) if (n[name]) parts.push(name + " " + n[name]);
+  return parts.join(", ");
 }
 
 function paintDiagram(run) {
@@ -96,6 +100,10 @@ function paintDiagram(run) {
     if (!n) continue;
     const texts = group.querySelectorAll("text");
     if (texts.length > entry.line) texts[entry.line].textContent = nodeText(n.kind, n);
+    // A run drawn with failures already has a line for them; otherwise the border says it.
+    const extra = texts[entry.line + 1];
+    if (extra && /^(failed|retried|dropped) /.test(extra.textContent)) extra.textContent = extrasText(n);
+    group.classList.toggle("has-failures", n.failed > 0);
     for (const cls of Array.from(group.classList)) if (cls.startsWith("state-")) group.classList.remove(cls);
     if (STATE_CLASS.test(n.state)) group.classList.add("state-" + n.state);
   }
