@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,10 @@ if TYPE_CHECKING:
     from ..runtime.plumber import Plumber
     from ..runtime.stats import RunResult
 
-__all__ = ["STORE_OPTION", "RunRecording", "open_store"]
+__all__ = ["STORE_OPTION", "WRITE_TIMEOUT", "RunRecording", "open_store"]
+
+#: Seconds to wait for a run's first record before giving up on the store.
+WRITE_TIMEOUT = 30.0
 
 #: ``--store PATH``, shared by the commands that read or write the store.
 STORE_OPTION = click.option(
@@ -106,6 +110,13 @@ class RunRecording:
                     trigger="cli",
                     run_id=run_id,
                 )
+                # In the store before the run starts (and before its id is printed).
+                try:
+                    self.recording.written.result(timeout=WRITE_TIMEOUT)
+                except concurrent.futures.TimeoutError:
+                    raise StoreError(
+                        f"the run store {self.store_path_shown} stayed busy for {WRITE_TIMEOUT:.0f} s"
+                    ) from None
         except (StoreError, ValueError) as exc:
             self.close()
             fail(f"{exc} (--no-store runs without recording)", EXIT_USAGE)

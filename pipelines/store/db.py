@@ -59,7 +59,8 @@ class Store:
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Private by default: specs and parameters may hold secrets.
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise StoreError(
                 f"cannot create the folder of the run store {self.path}: {exc}"

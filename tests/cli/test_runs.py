@@ -302,3 +302,23 @@ def test_every_new_command_has_help_with_examples(command):
     done = pipelines(*command, "--help")
     assert done.returncode == 0
     assert "Examples:" in done.stdout
+
+
+def test_runs_subcommands_take_the_store_given_to_runs(tmp_path):
+    path = tmp_path / "other.db"
+    run_id = recorded(NUMBERS, "--store", path)
+    done = pipelines("runs", "--store", path, "show", run_id, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["id"] == run_id
+    assert pipelines("runs", "--store", path, "prune", "--keep", "0").stdout == "deleted 1 run\n"
+
+
+def test_a_bad_keep_setting_is_one_line():
+    import os
+
+    done = pipelines("run", NUMBERS, env={**os.environ, "PIPELINES_KEEP_RUNS": "all"})
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: PIPELINES_KEEP_RUNS must be a whole number of runs, got 'all' "
+        "(--no-store runs without recording)\n"
+    )

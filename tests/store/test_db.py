@@ -118,3 +118,8 @@ def test_two_processes_recording_into_one_store_at_once_both_succeed(tmp_path):
             ("completed", 50, 50),
         ]
         assert {w.status for w in store.workers()} == {"offline"}
+
+
+def test_a_new_store_folder_is_private(tmp_path):
+    Store(tmp_path / "home" / "runs.db").close()
+    assert (tmp_path / "home").stat().st_mode & 0o777 == 0o700
