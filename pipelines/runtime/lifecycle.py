@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..spec.calling import Shape
 from .loops import loop_serial, loop_stream
+from .signals import Escalated
 from .sources import run_source
 from .taking import drain_inputs
 from .workers import WorkerPool
@@ -28,6 +29,11 @@ async def run_node(node: Node) -> None:
     node.started = True
     try:
         await _run(node)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # Raised out of a task, these would leave the event loop at once; the
+        # run stops cleanly first and then raises them as themselves.
+        node.board.disable()
+        raise Escalated(node.name, exc) from exc
     except BaseException:
         node.board.disable()
         raise

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from .calls import make_invoke
 from .policy import handle_failure, with_policy
+from .signals import is_failure
 from .taking import END, send, take_one, take_zip
 
 if TYPE_CHECKING:
@@ -76,13 +77,12 @@ async def loop_one(node: Node) -> None:
                 link.wake_putters()
             try:
                 result = await invoke(item)
-            except Exception as exc:
-                stats.received += 1
+            except BaseException as exc:
+                stats.received += 1  # taken: failed, or cancelled while in flight
+                if not is_failure(exc):
+                    raise
                 await failed(item, exc)
                 continue
-            except BaseException:
-                stats.received += 1  # taken, then cancelled while in flight
-                raise
             if len(ob) >= mark:
                 stats.received += done
                 stats.emitted += done
@@ -130,13 +130,12 @@ async def loop_sink(node: Node) -> None:
                 invoke = node.invoke or invoke
             try:
                 await invoke(item)
-            except Exception as exc:
-                stats.received += 1
+            except BaseException as exc:
+                stats.received += 1  # taken: failed, or cancelled while in flight
+                if not is_failure(exc):
+                    raise
                 await failed(item, exc)
                 continue
-            except BaseException:
-                stats.received += 1  # taken, then cancelled while in flight
-                raise
             done += 1
     finally:
         stats.received += done
@@ -175,13 +174,12 @@ async def loop_zip2(node: Node) -> None:
                     break
             try:
                 result = await invoke(item)
-            except Exception as exc:
-                stats.received += 1
+            except BaseException as exc:
+                stats.received += 1  # taken: failed, or cancelled while in flight
+                if not is_failure(exc):
+                    raise
                 await failed(item, exc)
                 continue
-            except BaseException:
-                stats.received += 1  # taken, then cancelled while in flight
-                raise
             for out in outs:
                 ob = out.buf
                 if len(ob) >= out.mark:
@@ -238,7 +236,9 @@ async def loop_general(node: Node, many: bool, zipped: bool) -> None:
             received += 1
             try:
                 result = await invoke(item)
-            except Exception as exc:
+            except BaseException as exc:
+                if not is_failure(exc):
+                    raise
                 await failed(item, exc)
                 continue
             if many:
@@ -281,5 +281,7 @@ async def loop_stream(node: Node) -> None:
                 async for value in agen:
                     await put(value)
                     stats.emitted += 1
-        except Exception as exc:
+        except BaseException as exc:
+            if not is_failure(exc):
+                raise
             await handle_failure(node, item, exc)

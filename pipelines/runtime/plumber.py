@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from .lifecycle import run_node
 from .node import Node
 from .processor import Processor
 from .sampling import arm, poke
+from .signals import Escalated
 from .sources import request_stop
 from .stall import Stalled
 from .stats import RunResult
@@ -77,6 +80,8 @@ class Plumber:
             self._fresh = False
             self._build()
         self._running = False
+        self._next_run: weakref.ref[Coroutine[Any, Any, RunResult]] | None = None
+        self._pending_stop: str | None = None
         self._finished: asyncio.Event | None = None
         self._stop_mode: str | None = None
         self._background: asyncio.Task[RunResult] | None = None
@@ -155,15 +160,30 @@ class Plumber:
 
     # -- running -----------------------------------------------------------------
 
-    async def run(self) -> RunResult:
+    def run(self) -> Coroutine[Any, Any, RunResult]:
         """Run the graph until every node has finished; return a :class:`RunResult`.
 
-        Raises :class:`~pipelines.PipelineError` when a node fails (with
-        ``on_error: raise``, the default): the other nodes are cancelled first.
-        Cancelling the task that awaits ``run()`` cancels the whole graph and
-        leaves no task, thread or process behind. After :meth:`stop`, returns
-        normally with ``status == "stopped"``.
+        ``await plumber.run()``. Raises :class:`~pipelines.PipelineError` when
+        a node fails (with ``on_error: raise``, the default): the other nodes
+        are cancelled first. Cancelling the task that awaits ``run()`` cancels
+        the whole graph and leaves no task, thread or process behind. After
+        :meth:`stop` (even one requested before the run took its first step),
+        returns normally with ``status == "stopped"``. A node's
+        ``KeyboardInterrupt`` or ``SystemExit`` stops the run cleanly and is
+        then raised as itself (its ``pipelines_node`` attribute names the node).
         """
+        # A plain method returning the coroutine, so that a stop requested
+        # before that coroutine takes its first step can be recognised.
+        coro = self._run()
+        self._next_run = weakref.ref(coro)
+        return coro
+
+    def _run_pending(self) -> bool:
+        """True while a coroutine made by :meth:`run` has not started yet."""
+        coro = self._next_run() if self._next_run is not None else None
+        return coro is not None and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
+
+    async def _run(self) -> RunResult:
         if self._running:
             raise RuntimeError("this Plumber is already running")
         if not self._fresh:
@@ -172,6 +192,7 @@ class Plumber:
         self._fresh = False
         self._running = True
         self._stop_mode = None
+        pending_stop, self._pending_stop = self._pending_stop, None
         self._finished = asyncio.Event()
         resolved = asyncio.get_running_loop().create_future()
         resolved.set_result(None)  # what a stats poke puts in a waiter list
@@ -190,8 +211,17 @@ class Plumber:
                     for node in nodes:
                         node.task = tg.create_task(run_node(node), name=f"pipelines:{node.name}")
                         tasks.append(node.task)
+                    if pending_stop is not None:
+                        self.request_stop(drain=pending_stop == "drain")
                     await self._watch(tasks)
             except BaseExceptionGroup as group:
+                escalated = _first(group, Escalated)
+                if escalated is not None:
+                    # A node raised KeyboardInterrupt/SystemExit: the run is
+                    # torn down; now it leaves as itself.
+                    exit_error = escalated.error
+                    exit_error.pipelines_node = escalated.node
+                    raise exit_error.with_traceback(exit_error.__traceback__) from None
                 error = _first(group, PipelineError)
                 if error is not None:
                     raise error from error.__cause__
@@ -282,6 +312,11 @@ class Plumber:
         every node at once. A second call with ``drain=False`` escalates.
         """
         if not self._running:
+            if self._run_pending():
+                # run() was called but its coroutine has not started: it will
+                # stop as soon as it does.
+                cancel = not drain or self._pending_stop == "cancel"
+                self._pending_stop = "cancel" if cancel else "drain"
             return
         self._stop_mode = "drain" if drain and self._stop_mode != "cancel" else "cancel"
         if self._stop_mode == "drain":
@@ -300,6 +335,9 @@ class Plumber:
         await this from inside one of the graph's own nodes (it would wait
         for itself); call :meth:`request_stop` there.
         """
+        if not self._running and self._run_pending():
+            self.request_stop(drain)
+            await asyncio.sleep(0)  # a task made for that run takes its first step now
         if not self._running or self._finished is None:
             return
         self.request_stop(drain)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from ..errors import Problem
 from .calling import Shape, check_args
 from .model import NodeSpec
@@ -64,3 +66,31 @@ def _check_executor(node: NodeSpec, problems: list[Problem]) -> None:
         )
     if executor == "process" and node.is_source:
         problems.append(Problem(where, "sources cannot use executor 'process'"))
+    elif executor == "process" and not (sig.upstream or sig.wants_processor):
+        _check_picklable(node, problems)
+
+
+def _check_picklable(node: NodeSpec, problems: list[Problem]) -> None:
+    """A process node's function and args travel to worker processes by pickle: check now."""
+    path = f"nodes.{node.name}"
+    try:
+        pickle.dumps(node.coro)
+    except Exception as exc:
+        problems.append(
+            Problem(
+                f"{path}.coro",
+                f"{node.signature.name} cannot be sent to a worker process "
+                f"({type(exc).__name__}: {exc}); define it at module level of an importable "
+                "module (or beside the spec file) and name it 'module:function'",
+            )
+        )
+    try:
+        pickle.dumps(node.args)
+    except Exception as exc:
+        problems.append(
+            Problem(
+                f"{path}.args",
+                f"cannot be sent to a worker process ({type(exc).__name__}: {exc}); "
+                "use plain values (numbers, strings, lists, dicts)",
+            )
+        )

@@ -160,7 +160,7 @@ class _Parser:
         seen: set[str] = set()
         good: list[str] = []
         for target in outs:
-            if not isinstance(target, str):
+            if not isinstance(target, str) or not target:
                 if target not in self._bad_names:
                     self.add(where, f"output names must be strings, got {target!r}")
                 self.structure_unsure = True
