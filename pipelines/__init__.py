@@ -14,7 +14,14 @@ from __future__ import annotations
 import logging
 
 from ._version import __version__
-from .errors import GraphStalled, PipelineError, Problem, SpecError, UnboundedQueueWarning
+from .errors import (
+    GraphStalled,
+    PipelineError,
+    Problem,
+    SpecError,
+    SubscriberWarning,
+    UnboundedQueueWarning,
+)
 from .runtime import (
     DeadLetter,
     Event,
@@ -41,6 +48,7 @@ __all__ = [
     "Processor",
     "RunResult",
     "SpecError",
+    "SubscriberWarning",
     "UnboundedQueueWarning",
     "__version__",
     "run",

@@ -42,11 +42,16 @@ class Plan:
     def summary(self) -> str:
         """One line: counts of nodes, edges, sources and sinks."""
         g = self.graph
+        sources, sinks = self.sources(), self.sinks()
         return (
-            f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges, "
-            f"{len(self.sources())} sources ({', '.join(self.sources())}), "
-            f"{len(self.sinks())} sinks ({', '.join(self.sinks())})"
+            f"{_count(g.number_of_nodes(), 'node')}, {_count(g.number_of_edges(), 'edge')}, "
+            f"{_count(len(sources), 'source')} ({', '.join(sources)}), "
+            f"{_count(len(sinks), 'sink')} ({', '.join(sinks)})"
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def to_digraph(spec: GraphSpec) -> nx.DiGraph:
