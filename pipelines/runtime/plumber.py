@@ -122,6 +122,19 @@ class Plumber:
         """True while a run of this Plumber is under way."""
         return self._running
 
+    @property
+    def liason_graph(self) -> list[list[Any]]:
+        """Upstream view of the links: ``[i][j]`` is the link from node i to node j, or None.
+
+        Nodes are in the order of the spec's ``nodes``; a merge's edges share
+        its one link, as in the original.
+        """
+        order = {name: i for i, name in enumerate(self._nodes)}
+        matrix: list[list[Any]] = [[None] * len(order) for _ in order]
+        for edge in self._edges:
+            matrix[order[edge.source]][order[edge.target]] = edge.link
+        return matrix
+
     def __getitem__(self, name: str) -> Processor:
         return _handle(self._nodes[name])
 

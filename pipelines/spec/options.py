@@ -31,6 +31,7 @@ __all__ = [
     "NODE_OPTION_NAMES",
     "OPTIONS",
     "OPTION_NAMES",
+    "UPSTREAM_CONCURRENCY",
     "NodeOptions",
     "Option",
     "markdown_table",
@@ -54,6 +55,11 @@ MAX_SECONDS = 365 * 24 * 3600.0
 MAX_BACKOFF = 1_000.0
 
 EXECUTORS = ("async", "thread", "process")
+
+#: Default ``concurrency`` of a transform written in the original calling
+#: style (first parameter ``self``) when the spec does not set it: the
+#: original overlapped every call (a task per item); this bounds that.
+UPSTREAM_CONCURRENCY = 64
 
 #: Places a spec can set an option: in a node, in ``defaults``, or (upstream
 #: style) in a node's ``properties``.
@@ -192,7 +198,8 @@ OPTIONS: tuple[Option, ...] = (
         "concurrency",
         1,
         f"integer 1..{MAX_CONCURRENCY:,}",
-        "calls in flight at once (N long-lived workers, started as items arrive)",
+        "calls in flight at once (up to N workers, started as items arrive); default 1, "
+        f"but {UPSTREAM_CONCURRENCY} for a transform written in the original style (self first)",
         _int_between(1, MAX_CONCURRENCY),
         note=_note("concurrency"),
     ),

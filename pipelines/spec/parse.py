@@ -9,6 +9,7 @@ structure, each node, dead-letter routes, then per-node checks
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,13 @@ from ..errors import Problem
 from .calling import Signature, classify
 from .checks import check_node
 from .model import GraphSpec, NodeSpec
-from .options import NODE_OPTION_NAMES, parse_defaults, parse_options, unknown_key
+from .options import (
+    NODE_OPTION_NAMES,
+    UPSTREAM_CONCURRENCY,
+    parse_defaults,
+    parse_options,
+    unknown_key,
+)
 from .resolve import ResolveError, resolve_coro
 
 __all__ = ["NODE_KEYS", "TOP_LEVEL_KEYS", "collect_spec"]
@@ -203,6 +210,10 @@ class _Parser:
         if isinstance(signature, str):
             self.add(f"{path}.coro", signature)
             return None
+        upstream_transform = signature.upstream and bool(self.inputs.get(name))
+        if upstream_transform and "concurrency" not in raw and "concurrency" not in defaults:
+            # The original overlapped every call of such a transform.
+            options = dataclasses.replace(options, concurrency=UPSTREAM_CONCURRENCY)
         return NodeSpec(
             name,
             coro,
