@@ -13,25 +13,20 @@ from typing import Any
 
 import networkx as nx
 
-from ..errors import GraphStalled, PipelineError
+from ..errors import PipelineError
 from ..plan import Plan, make_plan
 from ..spec.loader import load_file
 from .building import Edge, build_nodes, gc_paused
 from .events import Event, EventBus
 from .executors import close_executors, make_executors
 from .lifecycle import run_node
+from .monitor import raise_from_group, watch
 from .node import Node
 from .processor import Processor
-from .sampling import arm, poke
-from .signals import Escalated
 from .sources import request_stop
-from .stall import Stalled
 from .stats import RunResult
 
-__all__ = ["SAMPLE_PERIOD", "Plumber"]
-
-#: Seconds between two timed calls of a node when ``sample_calls`` is on.
-SAMPLE_PERIOD = 0.05
+__all__ = ["Plumber"]
 
 log = logging.getLogger("pipelines")
 
@@ -226,21 +221,16 @@ class Plumber:
                         tasks.append(node.task)
                     if pending_stop is not None:
                         self.request_stop(drain=pending_stop == "drain")
-                    await self._watch(tasks)
+                    await watch(
+                        tasks,
+                        self._nodes,
+                        self._events,
+                        self._edges,
+                        self.sample_calls,
+                        self.stats_interval,
+                    )
             except BaseExceptionGroup as group:
-                escalated = _first(group, Escalated)
-                if escalated is not None:
-                    # A node raised KeyboardInterrupt/SystemExit: the run is
-                    # torn down; now it leaves as itself.
-                    exit_error = escalated.error
-                    exit_error.pipelines_node = escalated.node
-                    raise exit_error.with_traceback(exit_error.__traceback__) from None
-                error = _first(group, PipelineError)
-                if error is not None:
-                    raise error from error.__cause__
-                stalled = _first(group, Stalled)
-                if stalled is not None:
-                    raise GraphStalled(stalled.waits) from None
+                raise_from_group(group)
                 raise
             clean = True
         except BaseException as exc:
@@ -278,44 +268,9 @@ class Plumber:
         """
         return self._result(status, list(self._nodes.values()), started)
 
-    async def _watch(self, tasks: list[asyncio.Task[None]]) -> None:
-        """Wait for every node; meanwhile sample calls and send periodic ``stats`` events.
-
-        Nothing of this runs (the run task just waits) when nobody subscribes
-        to the events and call sampling is off.
-        """
-        pending = set(tasks)
-        sampling = self.sample_calls
-        period = min(self.stats_interval, SAMPLE_PERIOD) if sampling else self.stats_interval
-        next_stats = time.monotonic() + self.stats_interval
-        while pending:
-            if not self._events and not sampling:
-                _, pending = await asyncio.wait(pending)
-                break
-            _, pending = await asyncio.wait(pending, timeout=period)
-            if sampling:
-                for node in self._nodes.values():
-                    arm(node)
-            now = time.monotonic()
-            if self._events and now >= next_stats - 1e-3:
-                next_stats = now + self.stats_interval
-                for node in self._nodes.values():
-                    poke(node)  # busy loops publish their counters on their next item
-                self._emit_stats()
-
     def link_figures(self) -> list[dict[str, Any]]:
         """Each edge's ``source``, ``target``, ``kind``, ``capacity``, ``depth`` and ``peak_depth`` now."""
         return [edge.figures() for edge in self._edges]
-
-    def _emit_stats(self) -> None:
-        if self._events:
-            nodes = self._nodes.values()
-            self._events.emit(
-                "stats",
-                stats={node.name: node.sync_peak().copy() for node in nodes},
-                depths={node.name: node.depth for node in nodes},
-                links=self.link_figures(),
-            )
 
     def request_stop(self, drain: bool = True) -> None:
         """Ask a running graph to stop, without waiting (safe from signal handlers and nodes).
@@ -381,17 +336,6 @@ class Plumber:
 def _handle(node: Node) -> Processor:
     assert node.processor is not None, "the builder gives every node its Processor"
     return node.processor
-
-
-def _first(group: BaseExceptionGroup[Any], kind: type[BaseException]) -> Any:
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            found = _first(exc, kind)
-            if found is not None:
-                return found
-        elif isinstance(exc, kind):
-            return exc
-    return None
 
 
 def _log_background_failure(task: asyncio.Task[Any]) -> None:
