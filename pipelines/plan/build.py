@@ -63,7 +63,7 @@ def to_digraph(spec: GraphSpec) -> nx.DiGraph:
             if not node.options.aggregate_inputs
             else ("zip" if len(node.inputs) > 1 else "single")
         )
-        g.add_node(name, kind=node.kind, spec=node, mode=mode)
+        g.add_node(name, kind=node.kind, spec=node, mode=mode, group=node.group)
     for name, node in spec.nodes.items():
         for target in node.outputs:
             g.add_edge(name, target, kind="data", capacity=spec.nodes[target].options.queue_size)

@@ -17,7 +17,8 @@ import functools
 from typing import TYPE_CHECKING
 
 from .calls import make_invoke
-from .policy import handle_failure, with_policy
+from .hooks import node_invoke
+from .policy import handle_failure
 from .signals import is_failure
 from .taking import END, send, take_one, take_zip
 
@@ -50,7 +51,7 @@ async def loop_one(node: Node) -> None:
     waits or wakes a neighbour, so an idle or slow node's stats are
     current while a busy one pays nothing per item.
     """
-    invoke = with_policy(make_invoke(node, False), node.spec.options, node.stats)
+    invoke = node_invoke(node, False)
     failed = functools.partial(handle_failure, node)
     stats = node.stats
     link = node.inputs[0]
@@ -103,7 +104,7 @@ async def loop_one(node: Node) -> None:
 
 async def loop_sink(node: Node) -> None:
     """A sink: one input link, results discarded (counted like :func:`loop_one`)."""
-    invoke = with_policy(make_invoke(node, False), node.spec.options, node.stats)
+    invoke = node_invoke(node, False)
     failed = functools.partial(handle_failure, node)
     stats = node.stats
     link = node.inputs[0]
@@ -144,7 +145,7 @@ async def loop_sink(node: Node) -> None:
 
 async def loop_zip2(node: Node) -> None:
     """A zip of two inputs (the common case), one result per call."""
-    invoke = with_policy(make_invoke(node, False), node.spec.options, node.stats)
+    invoke = node_invoke(node, False)
     failed = functools.partial(handle_failure, node)
     outs = node.outs
     stats = node.stats
@@ -195,7 +196,7 @@ async def loop_zip2(node: Node) -> None:
 
 async def loop_general(node: Node, many: bool, zipped: bool) -> None:
     """Fan-out, zip, generator functions: still inline, slightly more general."""
-    invoke = with_policy(make_invoke(node, many), node.spec.options, node.stats)
+    invoke = node_invoke(node, many)
     failed = functools.partial(handle_failure, node)
     outs = node.outs
     stats = node.stats

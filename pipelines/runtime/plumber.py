@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
 import weakref
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -13,16 +12,13 @@ from typing import Any
 
 import networkx as nx
 
-from ..errors import PipelineError
 from ..plan import Plan, make_plan
 from ..spec.loader import load_file
 from .building import Edge, build_nodes, gc_paused
 from .events import Event, EventBus
-from .executors import close_executors, make_executors
-from .lifecycle import run_node
-from .monitor import raise_from_group, watch
 from .node import Node
 from .processor import Processor
+from .session import Session, new_run_id
 from .sources import request_stop
 from .stats import RunResult
 
@@ -41,7 +37,9 @@ class Plumber:
 
     ``coro_map`` is applied to every node's ``coro`` value; ``env_vars`` is
     available to every node as ``processor.env_vars`` (merged over the spec's
-    ``env`` section). ``stats_interval`` is the period, in seconds, of
+    ``env`` section). ``context`` updates the spec's ``context`` (the mapping
+    shared by all nodes, see :mod:`pipelines.runtime.context`).
+    ``stats_interval`` is the period, in seconds, of
     ``stats`` events sent to subscribers. ``sample_calls=True`` times one
     call per node every 50 ms and fills ``NodeStats.busy`` and the latency
     percentiles (off by default; see :mod:`pipelines.runtime.sampling`).
@@ -55,6 +53,7 @@ class Plumber:
         *,
         stats_interval: float = 0.5,
         sample_calls: bool = False,
+        context: dict[str, Any] | None = None,
         base_dir: str | Path | None = None,
         source: str | None = None,
     ) -> None:
@@ -67,6 +66,8 @@ class Plumber:
             env = dict(self._plan.spec.env)
             env.update(env_vars or {})
             self.env_vars: dict[str, Any] = env
+            # The shared context's initial values: the spec's, updated with these.
+            self._context = {**self._plan.spec.context, **(context or {})}
             self.stats_interval = stats_interval
             self._events = EventBus()
             self._nodes: dict[str, Node] = {}
@@ -81,6 +82,10 @@ class Plumber:
         self._stop_mode: str | None = None
         self._background: asyncio.Task[RunResult] | None = None
         self._last_result: RunResult | None = None
+        self._session: Session | None = None
+        #: The id of the current (or last) run; set ``next_run_id`` to choose the next one.
+        self.run_id: str | None = None
+        self._next_run_id: str | None = None
 
     @classmethod
     def from_file(
@@ -202,71 +207,37 @@ class Plumber:
         self._stop_mode = None
         pending_stop, self._pending_stop = self._pending_stop, None
         self._finished = asyncio.Event()
-        resolved = asyncio.get_running_loop().create_future()
-        resolved.set_result(None)  # what a stats poke puts in a waiter list
-        for node in self._nodes.values():
-            node.resolved = resolved
-        nodes = list(self._nodes.values())
-        events = self._events
-        started = time.monotonic()
-        events.emit("run_started", graph=self._plan)
-        executors = make_executors(nodes)
-        clean = False
+        self.run_id = self._next_run_id or new_run_id()
+        self._next_run_id = None
+        session = Session(
+            self._plan, self._nodes, self._edges, self._events, self._context, self.run_id
+        )
+        self._session = session
+
+        def on_tasks() -> None:
+            if pending_stop is not None:
+                self.request_stop(drain=pending_stop == "drain")
+
         try:
-            try:
-                async with asyncio.TaskGroup() as tg:
-                    tasks = []
-                    for node in nodes:
-                        node.task = tg.create_task(run_node(node), name=f"pipelines:{node.name}")
-                        tasks.append(node.task)
-                    if pending_stop is not None:
-                        self.request_stop(drain=pending_stop == "drain")
-                    await watch(
-                        tasks,
-                        self._nodes,
-                        self._events,
-                        self._edges,
-                        self.sample_calls,
-                        self.stats_interval,
-                    )
-            except BaseExceptionGroup as group:
-                raise_from_group(group)
-                raise
-            clean = True
-        except BaseException as exc:
-            if isinstance(exc, PipelineError):
-                # What the run did before it failed: stats and outputs so far.
-                exc.result = self._result("failed", nodes, started)
-            events.emit("run_finished", error=exc)
-            raise
+            result = await session.run(self.sample_calls, self.stats_interval, on_tasks)
         finally:
-            for node in nodes:
-                node.sync_peak()
-            await close_executors(nodes, executors, clean)
             self._running = False
             self._finished.set()
-        result = self._result("stopped" if self._stop_mode else "completed", nodes, started)
         self._last_result = result
-        events.emit("run_finished", result=result)
         return result
 
-    def _result(self, status: str, nodes: list[Node], started: float) -> RunResult:
-        for node in nodes:
-            node.sync_peak()
-        return RunResult(
-            status=status,
-            duration=time.monotonic() - started,
-            stats={node.name: node.stats for node in nodes},
-            outputs={node.name: node.collected for node in nodes if node.collected is not None},
-            graph=self._plan,
-        )
-
-    def result_so_far(self, status: str, started: float) -> RunResult:
+    def result_so_far(self, status: str, started: float | None = None) -> RunResult:
         """A :class:`RunResult` of the nodes' figures now, for a run that ended without one.
 
-        ``started`` is the ``time.monotonic()`` the caller took before the run.
+        ``started`` (a ``time.monotonic()``) sets where its duration counts from;
+        by default the start of the last run.
         """
-        return self._result(status, list(self._nodes.values()), started)
+        session = self._session
+        if session is None:
+            session = Session(self._plan, self._nodes, self._edges, self._events, {}, "")
+        if started is not None:
+            session.started = started
+        return session.result(status)
 
     def link_figures(self) -> list[dict[str, Any]]:
         """Each edge's ``source``, ``target``, ``kind``, ``capacity``, ``depth`` and ``peak_depth`` now."""
@@ -287,6 +258,8 @@ class Plumber:
                 self._pending_stop = "cancel" if cancel else "drain"
             return
         self._stop_mode = "drain" if drain and self._stop_mode != "cancel" else "cancel"
+        if self._session is not None:
+            self._session.stopped = True
         if self._stop_mode == "drain":
             for node in self._nodes.values():
                 if node.spec.is_source:

@@ -69,6 +69,11 @@ class Processor:
         return self._node.spec
 
     @property
+    def context(self) -> Any:
+        """The run's shared context (see :mod:`pipelines.runtime.context`); None outside a run."""
+        return self._node.injectables.get("context")
+
+    @property
     def kind(self) -> str:
         """``source``, ``transform`` or ``sink``."""
         return self._node.spec.kind

@@ -14,7 +14,8 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from ..spec.calling import Shape
-from .policy import NO_ITEM, handle_failure, with_policy
+from .hooks import call_hook
+from .policy import NO_ITEM, Failure, handle_failure, with_policy
 from .pumps import pump_async, pump_thread_gen
 from .signals import EngineSignal, is_failure
 from .taking import send
@@ -103,6 +104,11 @@ async def run_source(node: Node) -> None:
             if not is_failure(exc):
                 raise
             node.holding = True  # its failure record is delivered like an item
+            hooks = node.spec.hooks
+            if hooks is not None and hooks.on_error is not None:
+                await call_hook(
+                    hooks.on_error, None, exc.error if isinstance(exc, Failure) else exc
+                )
             await handle_failure(node, NO_ITEM, exc)
     except asyncio.CancelledError:
         task = asyncio.current_task()

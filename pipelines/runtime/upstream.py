@@ -191,6 +191,11 @@ class UpstreamProcessor(Processor):
         return self._coro
 
     @property
+    def context(self) -> Any:
+        """None: a hand-built processor is not part of a run."""
+        return None
+
+    @property
     def liason_queues(self) -> tuple[Any, Any]:
         """``(input_srcs, output_dests)``, as given."""
         return (self._input_srcs, self._output_dests)

@@ -19,8 +19,8 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from ..spec.calling import Shape
-from .calls import make_invoke
-from .policy import handle_failure, with_policy
+from .hooks import node_invoke
+from .policy import handle_failure
 from .signals import Escalated, is_failure
 from .taking import END, send, take_one, take_zip
 
@@ -50,7 +50,7 @@ class WorkerPool:
         self.node = node
         opts = node.spec.options
         self.many = node.spec.signature.shape in (Shape.ASYNC_GEN, Shape.SYNC_GEN)
-        self.invoke = with_policy(make_invoke(node, self.many), opts, node.stats)
+        self.invoke = node_invoke(node, self.many)
         self.zipped = len(node.inputs) > 1
         self.ordered = opts.ordered
         self.size = opts.concurrency
