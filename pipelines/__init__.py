@@ -23,6 +23,8 @@ from .errors import (
     UnboundedQueueWarning,
 )
 from .runtime import (
+    Context,
+    ContextProtected,
     DeadLetter,
     Event,
     NodeStats,
@@ -30,12 +32,15 @@ from .runtime import (
     Plumber,
     Processor,
     RunResult,
+    get_run_logger,
     run,
 )
 from .spec import DEFAULT_QUEUE_SIZE, NodeOptions
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
+    "Context",
+    "ContextProtected",
     "DeadLetter",
     "Event",
     "GraphStalled",
@@ -51,6 +56,7 @@ __all__ = [
     "SubscriberWarning",
     "UnboundedQueueWarning",
     "__version__",
+    "get_run_logger",
     "run",
 ]
 
