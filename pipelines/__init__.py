@@ -14,8 +14,17 @@ from __future__ import annotations
 import logging
 
 from ._version import __version__
-from .errors import GraphStalled, PipelineError, Problem, SpecError, UnboundedQueueWarning
+from .errors import (
+    GraphStalled,
+    PipelineError,
+    Problem,
+    SpecError,
+    SubscriberWarning,
+    UnboundedQueueWarning,
+)
 from .runtime import (
+    Context,
+    ContextProtected,
     DeadLetter,
     Event,
     NodeStats,
@@ -23,12 +32,15 @@ from .runtime import (
     Plumber,
     Processor,
     RunResult,
+    get_run_logger,
     run,
 )
 from .spec import DEFAULT_QUEUE_SIZE, NodeOptions
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
+    "Context",
+    "ContextProtected",
     "DeadLetter",
     "Event",
     "GraphStalled",
@@ -41,8 +53,10 @@ __all__ = [
     "Processor",
     "RunResult",
     "SpecError",
+    "SubscriberWarning",
     "UnboundedQueueWarning",
     "__version__",
+    "get_run_logger",
     "run",
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any, NoReturn
@@ -14,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import SpecError
+from ..runtime.runlog import RUN_LOGGER
 
 __all__ = [
     "EXIT_FAILED",
@@ -27,6 +29,7 @@ __all__ = [
     "jsonable",
     "logging_to_console",
     "spec_failure",
+    "stdout_to_stderr",
 ]
 
 EXIT_OK = 0
@@ -109,14 +112,39 @@ class ConsoleHandler(logging.Handler):
 
 @contextlib.contextmanager
 def logging_to_console(verbose: bool) -> Iterator[ConsoleHandler]:
-    """Show the ``pipelines`` logger's records (DEBUG with ``verbose``, else WARNING) on stderr."""
+    """Show the ``pipelines`` logger's records (DEBUG with ``verbose``, else WARNING) on stderr.
+
+    Run logs (``get_run_logger()`` in nodes, the ``pipelines.run`` logger)
+    show from INFO up.
+    """
     handler = ConsoleHandler(console(stderr=True))
     logger = logging.getLogger("pipelines")
-    level = logger.level
+    run_logger = logging.getLogger(RUN_LOGGER)
+    level, run_level = logger.level, run_logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    run_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     try:
         yield handler
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+        run_logger.setLevel(run_level)
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send everything written to file descriptor 1 to 2 (stderr) until the block ends.
+
+    At the descriptor level, so that prints from threads, C code and forked
+    worker processes are redirected too; ``sys.stdout`` is flushed on both sides.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..runtime.stats import format_seconds
 from ..spec.calling import Shape
 from .styles import EDGE_TAGS, MODE_TAGS
 
@@ -16,6 +17,7 @@ __all__ = [
     "DOT_SAFE",
     "MERMAID_RESERVED",
     "MERMAID_SAFE",
+    "Clusters",
     "edge_lines",
     "function_label",
     "node_ids",
@@ -131,5 +133,32 @@ def stats_of(result: RunResult | None) -> dict[str, NodeStats]:
 def title(plan: Plan, result: RunResult | None) -> str:
     parts = [plan.spec.name] if plan.spec.name else []
     if result is not None:
-        parts.append(f"{result.status} in {result.duration:.2f} s")
+        parts.append(f"{result.status} in {format_seconds(result.duration)}")
     return ": ".join(parts)
+
+
+class Clusters:
+    """Nodes by the subgraph they sit in, to draw each subgraph as a box (a cluster).
+
+    ``members[group]`` are the nodes directly in ``group`` (a tuple of
+    qualified subgraph names, outermost first; ``()`` is the top level) and
+    ``children[group]`` the subgraphs directly inside it.
+    """
+
+    def __init__(self, graph: Any) -> None:
+        self.members: dict[tuple[str, ...], list[str]] = {(): []}
+        self.children: dict[tuple[str, ...], list[tuple[str, ...]]] = {(): []}
+        for name, attrs in graph.nodes(data=True):
+            group = tuple(attrs.get("group") or ())
+            for depth in range(1, len(group) + 1):
+                path = group[:depth]
+                if path not in self.members:
+                    self.members[path] = []
+                    self.children[path] = []
+                    self.children[path[:-1]].append(path)
+            self.members[group].append(name)
+
+    @property
+    def any(self) -> bool:
+        """True when the graph has at least one subgraph."""
+        return bool(self.children[()])

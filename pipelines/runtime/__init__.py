@@ -7,16 +7,20 @@ Knows the spec and plan layers, never a surface (the only exception:
 
 from __future__ import annotations
 
+from .context import Context, ContextProtected
 from .events import Event, EventBus
 from .link import Link
 from .plumber import Plumber
 from .policy import DeadLetter
 from .processor import Processor
+from .runlog import get_run_logger
 from .runner import run
 from .sources import OutputQueue
 from .stats import NodeStats, RunResult
 
 __all__ = [
+    "Context",
+    "ContextProtected",
     "DeadLetter",
     "Event",
     "EventBus",
@@ -26,5 +30,6 @@ __all__ = [
     "Plumber",
     "Processor",
     "RunResult",
+    "get_run_logger",
     "run",
 ]

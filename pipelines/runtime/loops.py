@@ -17,7 +17,9 @@ import functools
 from typing import TYPE_CHECKING
 
 from .calls import make_invoke
-from .policy import handle_failure, with_policy
+from .hooks import node_invoke
+from .policy import handle_failure
+from .signals import is_failure
 from .taking import END, send, take_one, take_zip
 
 if TYPE_CHECKING:
@@ -49,7 +51,7 @@ async def loop_one(node: Node) -> None:
     waits or wakes a neighbour, so an idle or slow node's stats are
     current while a busy one pays nothing per item.
     """
-    invoke = with_policy(make_invoke(node, False), node.spec.options, node.stats)
+    invoke = node_invoke(node, False)
     failed = functools.partial(handle_failure, node)
     stats = node.stats
     link = node.inputs[0]
@@ -76,13 +78,12 @@ async def loop_one(node: Node) -> None:
                 link.wake_putters()
             try:
                 result = await invoke(item)
-            except Exception as exc:
-                stats.received += 1
+            except BaseException as exc:
+                stats.received += 1  # taken: failed, or cancelled while in flight
+                if not is_failure(exc):
+                    raise
                 await failed(item, exc)
                 continue
-            except BaseException:
-                stats.received += 1  # taken, then cancelled while in flight
-                raise
             if len(ob) >= mark:
                 stats.received += done
                 stats.emitted += done
@@ -103,7 +104,7 @@ async def loop_one(node: Node) -> None:
 
 async def loop_sink(node: Node) -> None:
     """A sink: one input link, results discarded (counted like :func:`loop_one`)."""
-    invoke = with_policy(make_invoke(node, False), node.spec.options, node.stats)
+    invoke = node_invoke(node, False)
     failed = functools.partial(handle_failure, node)
     stats = node.stats
     link = node.inputs[0]
@@ -130,13 +131,12 @@ async def loop_sink(node: Node) -> None:
                 invoke = node.invoke or invoke
             try:
                 await invoke(item)
-            except Exception as exc:
-                stats.received += 1
+            except BaseException as exc:
+                stats.received += 1  # taken: failed, or cancelled while in flight
+                if not is_failure(exc):
+                    raise
                 await failed(item, exc)
                 continue
-            except BaseException:
-                stats.received += 1  # taken, then cancelled while in flight
-                raise
             done += 1
     finally:
         stats.received += done
@@ -145,7 +145,7 @@ async def loop_sink(node: Node) -> None:
 
 async def loop_zip2(node: Node) -> None:
     """A zip of two inputs (the common case), one result per call."""
-    invoke = with_policy(make_invoke(node, False), node.spec.options, node.stats)
+    invoke = node_invoke(node, False)
     failed = functools.partial(handle_failure, node)
     outs = node.outs
     stats = node.stats
@@ -175,13 +175,12 @@ async def loop_zip2(node: Node) -> None:
                     break
             try:
                 result = await invoke(item)
-            except Exception as exc:
-                stats.received += 1
+            except BaseException as exc:
+                stats.received += 1  # taken: failed, or cancelled while in flight
+                if not is_failure(exc):
+                    raise
                 await failed(item, exc)
                 continue
-            except BaseException:
-                stats.received += 1  # taken, then cancelled while in flight
-                raise
             for out in outs:
                 ob = out.buf
                 if len(ob) >= out.mark:
@@ -197,7 +196,7 @@ async def loop_zip2(node: Node) -> None:
 
 async def loop_general(node: Node, many: bool, zipped: bool) -> None:
     """Fan-out, zip, generator functions: still inline, slightly more general."""
-    invoke = with_policy(make_invoke(node, many), node.spec.options, node.stats)
+    invoke = node_invoke(node, many)
     failed = functools.partial(handle_failure, node)
     outs = node.outs
     stats = node.stats
@@ -238,7 +237,9 @@ async def loop_general(node: Node, many: bool, zipped: bool) -> None:
             received += 1
             try:
                 result = await invoke(item)
-            except Exception as exc:
+            except BaseException as exc:
+                if not is_failure(exc):
+                    raise
                 await failed(item, exc)
                 continue
             if many:
@@ -281,5 +282,7 @@ async def loop_stream(node: Node) -> None:
                 async for value in agen:
                     await put(value)
                     stats.emitted += 1
-        except Exception as exc:
+        except BaseException as exc:
+            if not is_failure(exc):
+                raise
             await handle_failure(node, item, exc)

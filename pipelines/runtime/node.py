@@ -64,6 +64,7 @@ class Node:
         "env_vars",
         "events",
         "holding",
+        "injectables",
         "inputs",
         "invoke",
         "latency",
@@ -106,6 +107,8 @@ class Node:
         self.poke: tuple[Any, str] | None = None
         self.resolved: asyncio.Future[None] | None = None
         self.latency = Latency()
+        #: What a function can declare by name: the run's ``context`` and resources.
+        self.injectables: dict[str, Any] = {}
         # The stop protocol of sources (see :mod:`.sources`).
         self.stop_requested = False
         self.started = False
@@ -125,10 +128,11 @@ class Node:
         self.board = board
 
     def kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of every call: the spec's args, plus ``processor`` if wanted."""
+        """The keyword arguments of every call: the spec's args, plus what the function
+        declares of ``processor``, ``context`` and the run's resources."""
         kwargs = dict(self.spec.args)
-        if self.spec.signature.wants_processor:
-            kwargs["processor"] = self.processor
+        for name in self.spec.inject:
+            kwargs[name] = self.processor if name == "processor" else self.injectables[name]
         return kwargs
 
     @property

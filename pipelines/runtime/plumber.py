@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from ..errors import GraphStalled, PipelineError
 from ..plan import Plan, make_plan
 from ..spec.loader import load_file
 from .building import Edge, build_nodes, gc_paused
 from .events import Event, EventBus
-from .executors import close_executors, make_executors
-from .lifecycle import run_node
 from .node import Node
 from .processor import Processor
-from .sampling import arm, poke
+from .session import Session, new_run_id
 from .sources import request_stop
-from .stall import Stalled
 from .stats import RunResult
 
-__all__ = ["SAMPLE_PERIOD", "Plumber"]
-
-#: Seconds between two timed calls of a node when ``sample_calls`` is on.
-SAMPLE_PERIOD = 0.05
+__all__ = ["Plumber"]
 
 log = logging.getLogger("pipelines")
 
@@ -43,7 +37,9 @@ class Plumber:
 
     ``coro_map`` is applied to every node's ``coro`` value; ``env_vars`` is
     available to every node as ``processor.env_vars`` (merged over the spec's
-    ``env`` section). ``stats_interval`` is the period, in seconds, of
+    ``env`` section). ``context`` updates the spec's ``context`` (the mapping
+    shared by all nodes, see :mod:`pipelines.runtime.context`).
+    ``stats_interval`` is the period, in seconds, of
     ``stats`` events sent to subscribers. ``sample_calls=True`` times one
     call per node every 50 ms and fills ``NodeStats.busy`` and the latency
     percentiles (off by default; see :mod:`pipelines.runtime.sampling`).
@@ -57,6 +53,7 @@ class Plumber:
         *,
         stats_interval: float = 0.5,
         sample_calls: bool = False,
+        context: dict[str, Any] | None = None,
         base_dir: str | Path | None = None,
         source: str | None = None,
     ) -> None:
@@ -69,6 +66,8 @@ class Plumber:
             env = dict(self._plan.spec.env)
             env.update(env_vars or {})
             self.env_vars: dict[str, Any] = env
+            # The shared context's initial values: the spec's, updated with these.
+            self._context = {**self._plan.spec.context, **(context or {})}
             self.stats_interval = stats_interval
             self._events = EventBus()
             self._nodes: dict[str, Node] = {}
@@ -77,10 +76,16 @@ class Plumber:
             self._fresh = False
             self._build()
         self._running = False
+        self._next_run: weakref.ref[Coroutine[Any, Any, RunResult]] | None = None
+        self._pending_stop: str | None = None
         self._finished: asyncio.Event | None = None
         self._stop_mode: str | None = None
         self._background: asyncio.Task[RunResult] | None = None
         self._last_result: RunResult | None = None
+        self._session: Session | None = None
+        #: The id of the current (or last) run; set ``next_run_id`` to choose the next one.
+        self.run_id: str | None = None
+        self.next_run_id: str | None = None
 
     @classmethod
     def from_file(
@@ -116,6 +121,19 @@ class Plumber:
     def running(self) -> bool:
         """True while a run of this Plumber is under way."""
         return self._running
+
+    @property
+    def liason_graph(self) -> list[list[Any]]:
+        """Upstream view of the links: ``[i][j]`` is the link from node i to node j, or None.
+
+        Nodes are in the order of the spec's ``nodes``; a merge's edges share
+        its one link, as in the original.
+        """
+        order = {name: i for i, name in enumerate(self._nodes)}
+        matrix: list[list[Any]] = [[None] * len(order) for _ in order]
+        for edge in self._edges:
+            matrix[order[edge.source]][order[edge.target]] = edge.link
+        return matrix
 
     def __getitem__(self, name: str) -> Processor:
         return _handle(self._nodes[name])
@@ -155,15 +173,30 @@ class Plumber:
 
     # -- running -----------------------------------------------------------------
 
-    async def run(self) -> RunResult:
+    def run(self) -> Coroutine[Any, Any, RunResult]:
         """Run the graph until every node has finished; return a :class:`RunResult`.
 
-        Raises :class:`~pipelines.PipelineError` when a node fails (with
-        ``on_error: raise``, the default): the other nodes are cancelled first.
-        Cancelling the task that awaits ``run()`` cancels the whole graph and
-        leaves no task, thread or process behind. After :meth:`stop`, returns
-        normally with ``status == "stopped"``.
+        ``await plumber.run()``. Raises :class:`~pipelines.PipelineError` when
+        a node fails (with ``on_error: raise``, the default): the other nodes
+        are cancelled first. Cancelling the task that awaits ``run()`` cancels
+        the whole graph and leaves no task, thread or process behind. After
+        :meth:`stop` (even one requested before the run took its first step),
+        returns normally with ``status == "stopped"``. A node's
+        ``KeyboardInterrupt`` or ``SystemExit`` stops the run cleanly and is
+        then raised as itself (its ``pipelines_node`` attribute names the node).
         """
+        # A plain method returning the coroutine, so that a stop requested
+        # before that coroutine takes its first step can be recognised.
+        coro = self._run()
+        self._next_run = weakref.ref(coro)
+        return coro
+
+    def _run_pending(self) -> bool:
+        """True while a coroutine made by :meth:`run` has not started yet."""
+        coro = self._next_run() if self._next_run is not None else None
+        return coro is not None and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
+
+    async def _run(self) -> RunResult:
         if self._running:
             raise RuntimeError("this Plumber is already running")
         if not self._fresh:
@@ -172,107 +205,43 @@ class Plumber:
         self._fresh = False
         self._running = True
         self._stop_mode = None
+        pending_stop, self._pending_stop = self._pending_stop, None
         self._finished = asyncio.Event()
-        resolved = asyncio.get_running_loop().create_future()
-        resolved.set_result(None)  # what a stats poke puts in a waiter list
-        for node in self._nodes.values():
-            node.resolved = resolved
-        nodes = list(self._nodes.values())
-        events = self._events
-        started = time.monotonic()
-        events.emit("run_started", graph=self._plan)
-        executors = make_executors(nodes)
-        clean = False
+        self.run_id = self.next_run_id or new_run_id()
+        self.next_run_id = None
+        session = Session(
+            self._plan, self._nodes, self._edges, self._events, self._context, self.run_id
+        )
+        self._session = session
+
+        def on_tasks() -> None:
+            if pending_stop is not None:
+                self.request_stop(drain=pending_stop == "drain")
+
         try:
-            try:
-                async with asyncio.TaskGroup() as tg:
-                    tasks = []
-                    for node in nodes:
-                        node.task = tg.create_task(run_node(node), name=f"pipelines:{node.name}")
-                        tasks.append(node.task)
-                    await self._watch(tasks)
-            except BaseExceptionGroup as group:
-                error = _first(group, PipelineError)
-                if error is not None:
-                    raise error from error.__cause__
-                stalled = _first(group, Stalled)
-                if stalled is not None:
-                    raise GraphStalled(stalled.waits) from None
-                raise
-            clean = True
-        except BaseException as exc:
-            if isinstance(exc, PipelineError):
-                # What the run did before it failed: stats and outputs so far.
-                exc.result = self._result("failed", nodes, started)
-            events.emit("run_finished", error=exc)
-            raise
+            result = await session.run(self.sample_calls, self.stats_interval, on_tasks)
         finally:
-            for node in nodes:
-                node.sync_peak()
-            await close_executors(nodes, executors, clean)
             self._running = False
             self._finished.set()
-        result = self._result("stopped" if self._stop_mode else "completed", nodes, started)
         self._last_result = result
-        events.emit("run_finished", result=result)
         return result
 
-    def _result(self, status: str, nodes: list[Node], started: float) -> RunResult:
-        for node in nodes:
-            node.sync_peak()
-        return RunResult(
-            status=status,
-            duration=time.monotonic() - started,
-            stats={node.name: node.stats for node in nodes},
-            outputs={node.name: node.collected for node in nodes if node.collected is not None},
-            graph=self._plan,
-        )
-
-    def result_so_far(self, status: str, started: float) -> RunResult:
+    def result_so_far(self, status: str, started: float | None = None) -> RunResult:
         """A :class:`RunResult` of the nodes' figures now, for a run that ended without one.
 
-        ``started`` is the ``time.monotonic()`` the caller took before the run.
+        ``started`` (a ``time.monotonic()``) sets where its duration counts from;
+        by default the start of the last run.
         """
-        return self._result(status, list(self._nodes.values()), started)
-
-    async def _watch(self, tasks: list[asyncio.Task[None]]) -> None:
-        """Wait for every node; meanwhile sample calls and send periodic ``stats`` events.
-
-        Nothing of this runs (the run task just waits) when nobody subscribes
-        to the events and call sampling is off.
-        """
-        pending = set(tasks)
-        sampling = self.sample_calls
-        period = min(self.stats_interval, SAMPLE_PERIOD) if sampling else self.stats_interval
-        next_stats = time.monotonic() + self.stats_interval
-        while pending:
-            if not self._events and not sampling:
-                _, pending = await asyncio.wait(pending)
-                break
-            _, pending = await asyncio.wait(pending, timeout=period)
-            if sampling:
-                for node in self._nodes.values():
-                    arm(node)
-            now = time.monotonic()
-            if self._events and now >= next_stats - 1e-3:
-                next_stats = now + self.stats_interval
-                for node in self._nodes.values():
-                    poke(node)  # busy loops publish their counters on their next item
-                self._emit_stats()
+        session = self._session
+        if session is None:
+            session = Session(self._plan, self._nodes, self._edges, self._events, {}, "")
+        if started is not None:
+            session.started = started
+        return session.result(status)
 
     def link_figures(self) -> list[dict[str, Any]]:
         """Each edge's ``source``, ``target``, ``kind``, ``capacity``, ``depth`` and ``peak_depth`` now."""
         return [edge.figures() for edge in self._edges]
-
-    def _emit_stats(self) -> None:
-        if self._events:
-            nodes = self._nodes.values()
-            self._events.emit(
-                "stats",
-                stats={node.name: node.sync_peak().copy() for node in nodes},
-                depths={node.name: node.depth for node in nodes},
-                links=self.link_figures(),
-            )
 
     def request_stop(self, drain: bool = True) -> None:
         """Ask a running graph to stop, without waiting (safe from signal handlers and nodes).
@@ -282,8 +251,15 @@ class Plumber:
         every node at once. A second call with ``drain=False`` escalates.
         """
         if not self._running:
+            if self._run_pending():
+                # run() was called but its coroutine has not started: it will
+                # stop as soon as it does.
+                cancel = not drain or self._pending_stop == "cancel"
+                self._pending_stop = "cancel" if cancel else "drain"
             return
         self._stop_mode = "drain" if drain and self._stop_mode != "cancel" else "cancel"
+        if self._session is not None:
+            self._session.stopped = True
         if self._stop_mode == "drain":
             for node in self._nodes.values():
                 if node.spec.is_source:
@@ -300,6 +276,9 @@ class Plumber:
         await this from inside one of the graph's own nodes (it would wait
         for itself); call :meth:`request_stop` there.
         """
+        if not self._running and self._run_pending():
+            self.request_stop(drain)
+            await asyncio.sleep(0)  # a task made for that run takes its first step now
         if not self._running or self._finished is None:
             return
         self.request_stop(drain)
@@ -330,17 +309,6 @@ class Plumber:
 def _handle(node: Node) -> Processor:
     assert node.processor is not None, "the builder gives every node its Processor"
     return node.processor
-
-
-def _first(group: BaseExceptionGroup[Any], kind: type[BaseException]) -> Any:
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            found = _first(exc, kind)
-            if found is not None:
-                return found
-        elif isinstance(exc, kind):
-            return exc
-    return None
 
 
 def _log_background_failure(task: asyncio.Task[Any]) -> None:

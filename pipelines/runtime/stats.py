@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["NodeStats", "RunResult"]
+__all__ = ["NodeStats", "RunResult", "format_seconds"]
+
+
+def format_seconds(value: float | None) -> str:
+    """A duration for people: ``0.4 ms``, ``12.3 ms``, ``2.35 s`` (empty for None)."""
+    if value is None:
+        return ""
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
 
 
 @dataclass(slots=True)

@@ -9,22 +9,44 @@ structure, each node, dead-letter routes, then per-node checks
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import Problem
-from .calling import Signature, classify
+from .calling import INJECTABLE, Signature, classify, injected_names
 from .checks import check_node
+from .hooks import parse_node_hooks, parse_run_hooks
 from .model import GraphSpec, NodeSpec
-from .options import NODE_OPTION_NAMES, parse_defaults, parse_options, unknown_key
+from .options import (
+    NODE_OPTION_NAMES,
+    UPSTREAM_CONCURRENCY,
+    parse_defaults,
+    parse_options,
+    unknown_key,
+)
 from .resolve import ResolveError, resolve_coro
+from .resources import parse_context, parse_resources
+from .subgraphs import Flattened, flatten
 
 __all__ = ["NODE_KEYS", "TOP_LEVEL_KEYS", "collect_spec"]
 
-TOP_LEVEL_KEYS = ("nodes", "graph", "name", "version", "defaults", "env", "description")
+TOP_LEVEL_KEYS = (
+    "nodes",
+    "graph",
+    "name",
+    "version",
+    "defaults",
+    "env",
+    "description",
+    "hooks",
+    "context",
+    "context_mode",
+    "resources",
+)
 #: Keys of a node that are not options.
-NODE_KEYS = ("coro", "args", "properties")
+NODE_KEYS = ("coro", "args", "properties", "hooks")
 
 
 def collect_spec(
@@ -44,9 +66,11 @@ def collect_spec(
             "", f"a spec must be a mapping with 'nodes' and 'graph', got {type(spec).__name__}"
         )
         return GraphSpec({}, source=source), [problem], []
-    parser = _Parser(coro_map, base_dir)
-    parsed = parser.parse(spec, source)
-    return parsed, parser.problems, parser.edges
+    flat = flatten(spec, base_dir, source)
+    parser = _Parser(coro_map, base_dir, flat)
+    parsed = parser.parse(flat.spec, source)
+    problems = flat.problems + [Problem(flat.translate(p.path), p.message) for p in parser.problems]
+    return parsed, problems, parser.edges
 
 
 def _as_outputs(value: Any) -> list[Any] | None:
@@ -62,9 +86,13 @@ def _as_outputs(value: Any) -> list[Any] | None:
 class _Parser:
     """One parse: the problems and edges found so far, and the resolution context."""
 
-    def __init__(self, coro_map: Callable[[Any], Any] | None, base_dir: Path | None) -> None:
+    def __init__(
+        self, coro_map: Callable[[Any], Any] | None, base_dir: Path | None, flat: Flattened
+    ) -> None:
         self.coro_map = coro_map
         self.base_dir = base_dir
+        self.flat = flat
+        self.available: tuple[str, ...] = INJECTABLE  # names a function can declare
         self.problems: list[Problem] = []
         self.edges: list[tuple[str, str]] = []
         self.outputs: dict[str, list[str]] = {}
@@ -72,7 +100,8 @@ class _Parser:
         # True when the graph section names unknown nodes or misses some: then
         # a node without inputs may not really be a source, so checks that
         # depend on its kind would only add misleading problems.
-        self.structure_unsure = False
+        # (A subgraph with a problem leaves the same doubt.)
+        self.structure_unsure = bool(flat.problems)
         self._signatures: dict[int, tuple[Any, Signature | str]] = {}
         self._bad_names: list[Any] = []  # node keys already reported as bad names
 
@@ -90,6 +119,12 @@ class _Parser:
         if not isinstance(env, Mapping):
             self.add("env", "must be a mapping")
             env = {}
+        resources = parse_resources(spec.get("resources"), self.base_dir, self.problems)
+        self.available = (*INJECTABLE, *resources)
+        context, context_mode = parse_context(
+            spec.get("context"), spec.get("context_mode"), self.problems
+        )
+        hooks = parse_run_hooks(spec.get("hooks"), self.base_dir, self.problems)
         names = self._node_names(raw_nodes)
         self._structure(raw_graph, names)
         nodes: dict[str, NodeSpec] = {}
@@ -99,11 +134,21 @@ class _Parser:
                 nodes[name] = node
         self._dead_letters(nodes)
         for node in nodes.values():
+            node.inject = injected_names(node.signature, node.args, self.available, node.is_source)
+            node.group = self.flat.group(node.name)
             if self.structure_unsure and not node.inputs:
                 continue
             check_node(node, self.problems)
         return GraphSpec(
-            nodes, name=spec.get("name"), version=spec.get("version"), env=dict(env), source=source
+            nodes,
+            name=spec.get("name"),
+            version=spec.get("version"),
+            env=dict(env),
+            source=source,
+            hooks=hooks,
+            resources=resources,
+            context=context,
+            context_mode=context_mode,
         )
 
     def _section(self, spec: Mapping[Any, Any], key: str, what: str) -> Mapping[Any, Any]:
@@ -160,7 +205,7 @@ class _Parser:
         seen: set[str] = set()
         good: list[str] = []
         for target in outs:
-            if not isinstance(target, str):
+            if not isinstance(target, str) or not target:
                 if target not in self._bad_names:
                     self.add(where, f"output names must be strings, got {target!r}")
                 self.structure_unsure = True
@@ -194,8 +239,10 @@ class _Parser:
         if raw.get("coro") is None:
             self.add(f"{path}.coro", "missing: every node needs a coro")
             return None
+        base_dir = self.flat.base_dir(name, self.base_dir)
+        hooks = parse_node_hooks(raw.get("hooks"), f"{path}.hooks", base_dir, self.problems)
         try:
-            coro = resolve_coro(raw["coro"], self.coro_map, self.base_dir)
+            coro = resolve_coro(raw["coro"], self.coro_map, base_dir)
         except ResolveError as exc:
             self.add(f"{path}.coro", str(exc))
             return None
@@ -203,6 +250,10 @@ class _Parser:
         if isinstance(signature, str):
             self.add(f"{path}.coro", signature)
             return None
+        upstream_transform = signature.upstream and bool(self.inputs.get(name))
+        if upstream_transform and "concurrency" not in raw and "concurrency" not in defaults:
+            # The original overlapped every call of such a transform.
+            options = dataclasses.replace(options, concurrency=UPSTREAM_CONCURRENCY)
         return NodeSpec(
             name,
             coro,
@@ -212,6 +263,7 @@ class _Parser:
             signature,
             outputs=tuple(self.outputs.get(name, ())),
             inputs=tuple(self.inputs.get(name, ())),
+            hooks=hooks,
         )
 
     def _signature(self, coro: Any, raw: Any) -> Signature | str:

@@ -293,7 +293,9 @@ class Recorder:
         ``pipeline`` defaults to the spec's ``name``, else the stem of its
         file, else ``"pipeline"``; ``spec`` is the spec as loaded (default:
         rebuilt from the plan); ``parameters`` the ``--set`` values. The run's
-        record (status ``running``) is written at once, before the run starts.
+        record (status ``running``) is written at once, before the run starts;
+        the Plumber's next run takes its id (``plumber.next_run_id``), so its
+        events and run logs carry it too.
         """
         if self._closed:
             raise RuntimeError("this Recorder is closed")
@@ -304,8 +306,11 @@ class Recorder:
         data = spec if spec is not None else spec_of(plan)
         text = canonical(data)
         graph = describe(plan)
+        # The Plumber runs under the same id (its run logs and events carry it).
+        run_id = run_id or plumber.next_run_id or new_run_id()
+        plumber.next_run_id = run_id
         start = RunStart(
-            run_id=run_id or new_run_id(),
+            run_id=run_id,
             pipeline=bounded(str(name), 200) or "pipeline",
             trigger=trigger,
             worker_id=self.worker.id,

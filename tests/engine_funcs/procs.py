@@ -21,3 +21,8 @@ def mark_then_sleep(item: int, marker_dir: str) -> int:
     Path(marker_dir, f"started-{item}").write_text(str(os.getpid()))
     time.sleep(30)
     return item
+
+
+def uses_db(item: int, db: object) -> int:
+    """A process function declaring a run resource (which cannot travel to a process)."""
+    return item

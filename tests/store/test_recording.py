@@ -233,3 +233,13 @@ def test_a_background_recorder_writes_from_its_own_thread_and_stops_it(tmp_path)
     assert (run.status, run.items_out) == ("completed", 5)
     assert store.worker(recorder.worker.id).status == "offline"  # closed: went offline at once
     store.close()
+
+
+async def test_the_plumber_runs_under_the_recorded_id(store, recorders):
+    plumber = Plumber(chain())
+    seen = []
+    plumber.subscribe(
+        lambda e: seen.append(e.data.get("run_id")) if e.kind == "run_started" else None
+    )
+    run = await recorded(store, recorders(), plumber)
+    assert seen == [run.id] and plumber.run_id == run.id
