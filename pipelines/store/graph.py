@@ -49,6 +49,7 @@ def describe(plan: Plan) -> dict[str, Any] | None:
                 "inputs": list(node.inputs),
                 "outputs": list(node.outputs),
                 "dead_letter_from": list(node.dead_letter_from),
+                "group": list(node.group),  # the subgraphs it sits in (drawn as boxes)
             }
         )
     return {"name": spec.name, "version": plain(spec.version), "nodes": nodes}
@@ -72,6 +73,7 @@ def rebuild(description: dict[str, Any]) -> Plan:
             outputs=tuple(item["outputs"]),
             inputs=tuple(item["inputs"]),
             dead_letter_from=tuple(item["dead_letter_from"]),
+            group=tuple(item.get("group") or ()),
         )
     spec = GraphSpec(nodes=nodes, name=description.get("name"), version=description.get("version"))
     return Plan(spec, to_digraph(spec))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from types import SimpleNamespace
 
 from pipelines import Plumber
@@ -82,3 +83,16 @@ def test_graphs_too_large_to_draw_are_not_described():
     graph = {a: [b] for a, b in itertools.pairwise(names)}
     graph[names[-1]] = None
     assert describe(Plumber({"nodes": nodes, "graph": graph}).plan) is None
+
+
+def test_subgraphs_are_drawn_again_as_boxes():
+    from pathlib import Path
+
+    outer = Path(__file__).resolve().parents[1] / "workflows" / "files" / "outer.yaml"
+    plan = Plumber.from_file(outer).plan
+
+    def dot(p):  # cluster names are not the same from one drawing to the next
+        return re.sub(r"cluster_\d+", "cluster", to_dot(p))
+
+    assert "subgraph cluster {" in dot(plan)  # the file has a subgraph
+    assert dot(rebuild(json.loads(json.dumps(describe(plan))))) == dot(plan)

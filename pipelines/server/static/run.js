@@ -90,7 +90,8 @@ function paintDiagram(run) {
   if (!key) return;
   const title = holder.querySelector("svg g.graph > text");
   if (title && run.duration !== null && run.duration !== undefined) {
-    const how = run.status + " in " + run.duration.toFixed(2) + " s";
+    const d = run.duration;  // as pipelines.runtime.stats.format_seconds writes it
+    const how = run.status + " in " + (d < 1 ? (d * 1000).toFixed(1) + " ms" : d.toFixed(2) + " s");
     title.textContent = key.name ? key.name + ": " + how : how;
   }
   for (const group of holder.querySelectorAll("g.node")) {
