@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..store.db import MAX_LIMIT
+from ..store.db import MAX_LIMIT, StoreError
 from ..store.status import RUN_STATUSES, RUNNING
 from .diagrams import NoDiagram
 from .feeds import TooManyStreams
@@ -159,6 +159,8 @@ async def _start_run(request: web.Request) -> web.Response:
         run_id = await state.host.start(name)
     except Busy as exc:
         return _error(429, str(exc))
+    except StoreError as exc:
+        return _error(503, f"the run could not be recorded, so it was not started: {exc}")
     return _json({"id": run_id, "pipeline": name, "status": RUNNING}, 201)
 
 

@@ -135,6 +135,7 @@ class Host:
         self.recorder = recorder
         self.max_active = max_active
         self._active: dict[str, tuple[str, Plumber, asyncio.Task[None]]] = {}
+        self._starting = 0  # starts waiting for their first record
 
     def hosts(self, run_id: str) -> bool:
         """True while ``run_id`` is a live run of this host."""
@@ -157,10 +158,11 @@ class Host:
         server's side (a schedule), never from an HTTP client; ``trigger`` is
         recorded with the run. Raises KeyError for an unknown pipeline,
         :class:`Busy` when ``max_active`` runs are live, ValueError or
-        SpecError for parameters that do not fit.
+        SpecError for parameters that do not fit, StoreError when its record
+        cannot be written (then nothing runs).
         """
         hosted = self.pipelines[name]
-        if len(self._active) >= self.max_active:
+        if len(self._active) + self._starting >= self.max_active:
             raise Busy(
                 f"{self.max_active} hosted runs are live already (the most this server runs)"
             )
@@ -174,11 +176,20 @@ class Host:
             spec_path=str(hosted.path.resolve()),
             trigger=trigger,
         )
+        # The record is in the store before the run starts (as `pipelines run` does);
+        # meanwhile its slot is taken, so concurrent starts stay within max_active.
+        self._starting += 1
+        try:
+            await asyncio.wrap_future(recording.written)
+        except BaseException:
+            recording.finish()
+            raise
+        finally:
+            self._starting -= 1
         task = asyncio.get_running_loop().create_task(
             self._run(plumber, recording.id), name=f"pipelines-hosted:{recording.id}"
         )
         self._active[recording.id] = (name, plumber, task)
-        await asyncio.wrap_future(recording.written)
         return recording.id
 
     async def _run(self, plumber: Plumber, run_id: str) -> None:

@@ -376,3 +376,18 @@ async def test_the_server_side_may_start_a_hosted_run_with_parameters(store, ser
     assert run["spec"]["nodes"]["numbers"]["args"] == {"n": 3}
     with pytest.raises(ValueError, match=r"parameter 'nope\.n': expected NODE\.ARG of a node"):
         await server.state.host.start("numbers", parameters={"nope.n": 1})
+
+
+async def test_concurrent_starts_stay_within_the_limit(serve):
+    _, session = await serve("endless.yaml", max_active=2)
+
+    async def start():
+        async with session.post("/api/pipelines/endless/runs") as response:
+            return response.status, await response.json()
+
+    answers = await asyncio.gather(*(start() for _ in range(5)))
+    assert sorted(status for status, _ in answers) == [201, 201, 429, 429, 429]
+    for status, body in answers:
+        if status == 201:
+            async with session.post(f"/api/runs/{body['id']}/stop") as response:
+                assert response.status == 202
