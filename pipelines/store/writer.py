@@ -121,6 +121,17 @@ class Writer:
             return True
         try:
             results = self._write(starts, snapshots, ends)
+        except sqlite3.IntegrityError as exc:
+            # A first record that can never be written (its id is taken): refuse those
+            # runs, so that they do not hold back every other record.
+            for start, future in starts:
+                if not future.done():
+                    future.set_exception(
+                        StoreError(f"run {start.run_id} cannot be recorded: {exc}")
+                    )
+            log.error("pipelines: run records refused by the run store: %s", exc)
+            self._put_back(([], snapshots, ends))
+            return False
         except (sqlite3.Error, StoreError) as exc:
             log.warning("pipelines: could not write to the run store %s: %s", self.store.path, exc)
             self._put_back(pending)

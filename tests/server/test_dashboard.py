@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import needs_dot
 
 from pipelines import Plumber
 from pipelines.store import Recorder
@@ -132,6 +133,7 @@ async def test_the_runs_table_lists_a_finished_run(browser, store, serve):
     assert page.dialogs == [] and page.errors == []
 
 
+@needs_dot  # the run page's diagram
 async def test_a_live_run_s_counts_change_on_the_page_without_a_reload(browser, serve):
     server, session = await serve("dashboard.yaml")
     async with session.post("/api/pipelines/orders/runs") as response:
@@ -173,6 +175,7 @@ async def test_a_live_run_s_counts_change_on_the_page_without_a_reload(browser, 
     assert page.dialogs == [] and page.errors == []
 
 
+@needs_dot
 async def test_names_and_errors_from_specs_and_items_are_shown_as_text(browser, store, serve):
     spec = {
         "name": "<b>bold</b>",

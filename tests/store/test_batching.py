@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from pipelines import Event, NodeStats, Plumber
+from pipelines.store import StoreError
 
 
 async def numbers():
@@ -139,3 +142,21 @@ async def test_a_store_that_refuses_a_flush_keeps_the_records_for_the_next(
     monkeypatch.setattr(writes, "write_snapshot", real)
     await clock.advance(0.5)
     assert store.run(recording.id).items_in == 5
+
+
+async def test_a_run_id_already_taken_is_refused_without_holding_back_the_others(
+    store, recorders, clock, caplog
+):
+    recorder = recorders(flush_interval=0.5)
+    first = recorder.record(Plumber(spec()), run_id="0123456789ab")
+    await settle()
+    with caplog.at_level("ERROR", logger="pipelines"):
+        again = recorder.record(Plumber(spec()), run_id="0123456789ab")
+        await settle()
+    assert "run records refused by the run store" in caplog.text
+    with pytest.raises(StoreError, match="run 0123456789ab cannot be recorded"):
+        again.written.result(0)
+    other = recorder.record(Plumber(spec()))
+    await settle()
+    assert other.written.result(0) is True
+    assert {r.id for r in store.runs()} == {first.id, other.id}
