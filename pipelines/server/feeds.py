@@ -129,6 +129,7 @@ class RunFeeds:
                 finally:
                     waiter.cancel()
                     closer.cancel()
+                    await asyncio.gather(waiter, closer, return_exceptions=True)
                 continue
             sent = feed.version
             snapshot = feed.latest
