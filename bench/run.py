@@ -32,6 +32,7 @@ from bench.impls import LIBRARY, MODULES  # noqa: E402
 
 WORKLOADS = [
     "chain5",
+    "chain5-batch",
     "diamond",
     "io50",
     "mem1m",
@@ -47,7 +48,7 @@ PEERS = {"pypeln", "aiostream", "streamz"}
 # the peers are 5-30x slower than the baseline: by default they run these
 # workloads with N / PEER_SCALE (throughput is steady long before that)
 PEER_SCALE = 10
-PEER_SCALED = {"chain5", "diamond", "wide", "long"}
+PEER_SCALED = {"chain5", "chain5-batch", "diamond", "wide", "long"}
 # mem1m is about the engine's memory: peers only when named with --impl
 MEM_IMPLS = {"direct", "raw-queue", "raw-queue-batched", "pipelines"}
 IMPORT_ONLY = ["asyncio", "pipelines", "networkx+yaml", "pypeln", "aiostream", "streamz"]

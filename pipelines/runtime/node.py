@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from .clock import SYSTEM_CLOCK, Clock
 from .link import Link
 from .stall import NO_BOARD, Board
 from .stats import NodeStats
@@ -55,12 +56,14 @@ class Node:
 
     __slots__ = (
         "board",
+        "clock",
         "collected",
         "dead_letter",
         "env_vars",
         "events",
         "holding",
         "inputs",
+        "link_dropped",
         "name",
         "offload",
         "outs",
@@ -73,8 +76,15 @@ class Node:
         "task",
     )
 
-    def __init__(self, spec: NodeSpec, env_vars: dict[str, Any], events: EventBus) -> None:
+    def __init__(
+        self,
+        spec: NodeSpec,
+        env_vars: dict[str, Any],
+        events: EventBus,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.name = spec.name
+        self.clock = clock  # what time-based operators read (batch timeout, windows, rates)
         self.spec = spec
         self.env_vars = env_vars
         self.events = events
@@ -94,6 +104,7 @@ class Node:
         self.started = False
         self.holding = False
         self.stop_cancels = 0
+        self.link_dropped = 0  # overflow drops of the input links already in stats.dropped
 
     def wire(
         self, inputs: list[Link], outs: list[Link], dead_letter: Link | None, board: Board
@@ -120,11 +131,18 @@ class Node:
         return sum(len(link.buf) for link in self.inputs)
 
     def sync_peak(self) -> NodeStats:
-        """Copy the input links' peaks (kept by producers) into the stats."""
+        """Copy the input links' peaks and overflow drops (kept by producers) into the stats."""
         stats = self.stats
+        dropped = 0
         for link in self.inputs:
             if link.peak > stats.peak_depth:
                 stats.peak_depth = link.peak
+            if link.dropped:
+                dropped += link.dropped
+                stats.link_dropped[link.name] = link.dropped
+        if dropped != self.link_dropped:
+            stats.dropped += dropped - self.link_dropped
+            self.link_dropped = dropped
         return stats
 
     def close_outputs(self) -> None:

@@ -15,6 +15,7 @@ from ..errors import GraphStalled, PipelineError
 from ..plan import Plan, make_plan
 from ..spec.loader import load_file
 from .building import build_nodes, gc_paused
+from .clock import SYSTEM_CLOCK, Clock
 from .events import Event, EventBus
 from .executors import close_executors, make_executors
 from .lifecycle import run_node
@@ -40,7 +41,11 @@ class Plumber:
     ``coro_map`` is applied to every node's ``coro`` value; ``env_vars`` is
     available to every node as ``processor.env_vars`` (merged over the spec's
     ``env`` section). ``stats_interval`` is the period, in seconds, of
-    ``stats`` events sent to subscribers.
+    ``stats`` events sent to subscribers. ``clock`` is what every
+    time-based operator reads (batch timeouts, windows by time, join
+    ``within``, rates) and what ``processor.clock`` gives sources: a
+    :class:`~pipelines.testing.VirtualClock` makes a run's time exact in
+    tests. Run timing (``duration``, ``stats`` events) stays on real time.
     """
 
     def __init__(
@@ -52,6 +57,7 @@ class Plumber:
         stats_interval: float = 0.5,
         base_dir: str | Path | None = None,
         source: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         # Building allocates a few objects per node and none of them is garbage:
         # pausing the cyclic GC keeps large graphs linear (50,000 nodes).
@@ -63,6 +69,7 @@ class Plumber:
             env.update(env_vars or {})
             self.env_vars: dict[str, Any] = env
             self.stats_interval = stats_interval
+            self.clock = clock
             self._events = EventBus()
             self._nodes: dict[str, Node] = {}
             self._fresh = False
@@ -141,7 +148,7 @@ class Plumber:
 
     def _build(self) -> None:
         """Create fresh nodes, Processors and links for one run."""
-        self._nodes = build_nodes(self._plan, self.env_vars, self._events)
+        self._nodes = build_nodes(self._plan, self.env_vars, self._events, self.clock)
         self._fresh = True
 
     # -- running -----------------------------------------------------------------

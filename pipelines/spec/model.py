@@ -24,6 +24,8 @@ class NodeSpec:
     outputs: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()  # in the order the sources appear as keys of ``graph``
     dead_letter_from: tuple[str, ...] = ()  # nodes whose failures are routed here
+    #: functions the options name, resolved: "key", "window.time", "reduce.fn", "join.key"
+    functions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def dead_letter(self) -> str | None:

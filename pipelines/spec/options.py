@@ -19,6 +19,27 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..errors import Problem
+from .operators import (
+    OVERFLOW_POLICIES,
+    BatchOption,
+    JoinOption,
+    RateOption,
+    ReduceOption,
+    WindowOption,
+    check_batch,
+    check_function,
+    check_join,
+    check_overflow,
+    check_rate,
+    check_reduce,
+    check_window,
+    convert_batch,
+    convert_join,
+    convert_rate,
+    convert_reduce,
+    convert_window,
+    function_label,
+)
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
@@ -59,7 +80,9 @@ EXECUTORS = ("async", "thread", "process")
 #: style) in a node's ``properties``.
 NODE, DEFAULTS, PROPERTIES = "node", "defaults", "properties"
 
-Check = Callable[[Any], "str | None"]
+#: A check returns None (valid), a message, or ``(sub-path, message)`` pairs for the
+#: keys of a mapping value (``nodes.agg.window.slide: ...``).
+Check = Callable[[Any], "str | list[tuple[str, str]] | None"]
 
 
 def _same(value: Any) -> Any:
@@ -152,11 +175,45 @@ def _note(label: str) -> Callable[[Any], str]:
     return note
 
 
+def _g(seconds: float) -> str:
+    return f"{seconds:g} s"
+
+
+def _batch_note(value: BatchOption) -> str:
+    return f"batch {value.size}" + (f", timeout {_g(value.timeout)}" if value.timeout else "")
+
+
+def _window_note(value: WindowOption) -> str:
+    if value.count is not None:
+        text = f"window {value.count} items"
+        slide = f", slide {value.slide}" if value.slide not in (None, value.count) else ""
+    elif value.seconds is not None:
+        text = f"window {_g(value.seconds)}"
+        slide = f", slide {_g(value.slide)}" if value.slide not in (None, value.seconds) else ""
+    else:
+        text, slide = f"session gap {_g(value.gap or 0)}", ""
+    if value.time is not None:
+        slide += f", event time {function_label(value.time)}"
+        if value.lateness:
+            slide += f", lateness {_g(value.lateness)}"
+    return text + slide
+
+
+def _join_note(value: JoinOption) -> str:
+    within = f" within {_g(value.within)}" if value.within is not None else ""
+    return f"join on {function_label(value.key)}{within}"
+
+
+def _rate_note(value: RateOption) -> str:
+    return f"rate {value.text}" + (f", burst {value.burst}" if value.burst > 1 else "")
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     """One node option: everything pipelines knows about it.
 
-    ``check(value)`` returns a message when the value is invalid; ``convert``
+    ``check(value)`` returns a message when the value is invalid (or, for a
+    mapping value, ``(sub-path, message)`` pairs, one per problem); ``convert``
     turns a valid value into its stored form; ``where`` lists the places a
     spec may set it (``node``, ``defaults``, ``properties``); ``note`` makes
     the text a diagram label shows when the value is not the default (None:
@@ -268,6 +325,81 @@ OPTIONS: tuple[Option, ...] = (
         "keep the node's results in result.outputs[name]",
         _check_bool,
     ),
+    Option(
+        "batch",
+        None,
+        "mapping: size, timeout",
+        "the function gets a list of up to size items (fewer after timeout seconds, or at the end) "
+        "and returns an iterable of results, each sent on as one item",
+        check_batch,
+        convert_batch,
+        where=frozenset({NODE}),
+        note=_batch_note,
+    ),
+    Option(
+        "window",
+        None,
+        "mapping: count | seconds | gap; slide, time, lateness, max_pending",
+        "the function gets a Window (key, start, end, items): tumbling or sliding by count or "
+        "seconds, or sessions; event time with time; open windows flush at the end",
+        check_window,
+        convert_window,
+        where=frozenset({NODE}),
+        note=_window_note,
+    ),
+    Option(
+        "key",
+        None,
+        "import string or callable",
+        "partitions the input by key(item): windows and reduce per key; with concurrency N, "
+        "one key's items are called in order by one worker",
+        check_function,
+        where=frozenset({NODE}),
+        note=lambda v: f"key {function_label(v)}",
+    ),
+    Option(
+        "reduce",
+        None,
+        "mapping: fn, initial",
+        "folds items per key with fn(accumulator, item); emits (key, value) per key at the end "
+        "or when its window closes (coro may be left out)",
+        check_reduce,
+        convert_reduce,
+        where=frozenset({NODE}),
+        note=lambda v: f"reduce {function_label(v.fn)}",
+    ),
+    Option(
+        "join",
+        None,
+        "mapping: key, within, max_pending",
+        "pairs (left, right) of the two inputs whose keys match, in either arrival order; "
+        "unmatched items are kept within seconds (or to the end), then counted as dropped",
+        check_join,
+        convert_join,
+        where=frozenset({NODE}),
+        note=_join_note,
+        drawn="the node's tag: 'join of 2 inputs'; the note in its label",
+    ),
+    Option(
+        "overflow",
+        OVERFLOW_POLICIES[0],
+        " | ".join(OVERFLOW_POLICIES),
+        "a full input link: block the producer (backpressure), drop its oldest item, or drop the "
+        "new one; dropped items are counted per link",
+        check_overflow,
+        drawn="on each input edge when not block; after a run, 'dropped N' on the edge",
+    ),
+    Option(
+        "rate",
+        None,
+        "'N/s', 'N/min', 'N/h' or mapping: limit, burst",
+        "at most N calls of the function per interval, shared by its workers "
+        "(a token bucket; burst calls at once, default 1)",
+        check_rate,
+        convert_rate,
+        where=frozenset({NODE}),
+        note=_rate_note,
+    ),
 )
 
 OPTION_NAMES: tuple[str, ...] = tuple(option.name for option in OPTIONS)
@@ -292,6 +424,28 @@ class NodeOptions:
     on_error: str = _DEFAULT["on_error"]
     executor: str | None = _DEFAULT["executor"]  # None: async on the loop, plain def in threads
     collect: bool = _DEFAULT["collect"]
+    batch: BatchOption | None = _DEFAULT["batch"]
+    window: WindowOption | None = _DEFAULT["window"]
+    key: Any = _DEFAULT["key"]  # an import string or a callable; resolved into NodeSpec.functions
+    reduce: ReduceOption | None = _DEFAULT["reduce"]
+    join: JoinOption | None = _DEFAULT["join"]
+    overflow: str = _DEFAULT["overflow"]
+    rate: RateOption | None = _DEFAULT["rate"]
+
+    @property
+    def operated(self) -> bool:
+        """True when a stream operator shapes this node's loop (docs/operators.md).
+
+        ``key`` alone only matters with ``concurrency`` > 1 (calls routed by key).
+        """
+        return (
+            self.batch is not None
+            or self.window is not None
+            or self.reduce is not None
+            or self.join is not None
+            or self.rate is not None
+            or (self.key is not None and self.concurrency > 1)
+        )
 
     @property
     def capacity(self) -> int:
@@ -321,8 +475,10 @@ def unknown_key(name: str, extra: tuple[str, ...] = ("coro", "args", "properties
 def _take(name: str, value: Any, where: str, good: dict[str, Any], problems: list[Problem]) -> None:
     option = _BY_NAME[name]
     message = option.check(value)
-    if message:
+    if isinstance(message, str):
         problems.append(Problem(where, message))
+    elif message:
+        problems.extend(Problem(f"{where}.{sub}" if sub else where, text) for sub, text in message)
     else:
         good[name] = option.convert(value)
 
@@ -391,8 +547,9 @@ def markdown_table() -> str:
         )
         where = ", ".join(w for w in (NODE, DEFAULTS, PROPERTIES) if w in o.where)
         drawn = o.drawn or ("in the node's label when not the default" if o.note else "")
+        kind, doc, drawn = (text.replace("|", "\\|") for text in (o.kind, o.doc, drawn))
         rows.append(
-            f"| `{o.name}` | {o.kind} | `{default}` | {where} | {'yes' if o.remote else 'no'} "
-            f"| {o.doc} | {drawn} |"
+            f"| `{o.name}` | {kind} | `{default}` | {where} | {'yes' if o.remote else 'no'} "
+            f"| {doc} | {drawn} |"
         )
     return "\n".join(rows) + "\n"

@@ -17,8 +17,9 @@ from ..errors import Problem
 from .calling import Signature, classify
 from .checks import check_node
 from .model import GraphSpec, NodeSpec
-from .options import NODE_OPTION_NAMES, parse_defaults, parse_options, unknown_key
-from .resolve import ResolveError, resolve_coro
+from .operators import as_is, function_refs, key_value
+from .options import NODE_OPTION_NAMES, NodeOptions, parse_defaults, parse_options, unknown_key
+from .resolve import ResolveError, resolve_coro, resolve_function
 
 __all__ = ["NODE_KEYS", "TOP_LEVEL_KEYS", "collect_spec"]
 
@@ -191,28 +192,47 @@ class _Parser:
         if not isinstance(args, Mapping) or not all(isinstance(k, str) for k in args):
             self.add(f"{path}.args", "must be a mapping of keyword arguments")
             args = {}
+        functions = self._functions(path, options)
         if raw.get("coro") is None:
-            self.add(f"{path}.coro", "missing: every node needs a coro")
-            return None
-        try:
-            coro = resolve_coro(raw["coro"], self.coro_map, self.base_dir)
-        except ResolveError as exc:
-            self.add(f"{path}.coro", str(exc))
-            return None
-        signature = self._signature(coro, raw["coro"])
+            if options.reduce is None and options.join is None:
+                self.add(f"{path}.coro", "missing: every node needs a coro")
+                return None
+            # A reduce or join node may leave its function out: it emits
+            # (key, value) or (left, right) as they are (docs/operators.md).
+            coro = key_value if options.window is not None else as_is
+        else:
+            try:
+                coro = resolve_coro(raw["coro"], self.coro_map, self.base_dir)
+            except ResolveError as exc:
+                self.add(f"{path}.coro", str(exc))
+                return None
+        signature = self._signature(coro, raw.get("coro"))
         if isinstance(signature, str):
             self.add(f"{path}.coro", signature)
             return None
         return NodeSpec(
             name,
             coro,
-            raw["coro"],
+            raw.get("coro"),
             dict(args),
             options,
             signature,
             outputs=tuple(self.outputs.get(name, ())),
             inputs=tuple(self.inputs.get(name, ())),
+            functions=functions,
         )
+
+    def _functions(self, path: str, options: NodeOptions) -> dict[str, Any]:
+        """Resolve the functions the options name (``key``, ``window.time``...), like ``coro``."""
+        functions: dict[str, Any] = {}
+        for where, value, may_be_async in function_refs(options):
+            try:
+                functions[where] = resolve_function(
+                    value, self.coro_map, self.base_dir, may_be_async=may_be_async
+                )
+            except ResolveError as exc:
+                self.add(f"{path}.{where}", str(exc))
+        return functions
 
     def _signature(self, coro: Any, raw: Any) -> Signature | str:
         """Classify ``coro`` once per function object (large graphs reuse a few)."""

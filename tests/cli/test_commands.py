@@ -171,6 +171,7 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
             "dropped": 0,
             "peak_depth": 0,
             "peak_in_flight": 0,
+            "link_dropped": {},
         },
         "double": {
             "received": 5,
@@ -180,6 +181,7 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
             "dropped": 0,
             "peak_depth": stats["double"]["peak_depth"],
             "peak_in_flight": 1,
+            "link_dropped": {},
         },
         "out": {
             "received": 5,
@@ -189,6 +191,7 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
             "dropped": 0,
             "peak_depth": stats["out"]["peak_depth"],
             "peak_in_flight": 1,
+            "link_dropped": {},
         },
     }
     assert 1 <= stats["double"]["peak_depth"] <= 5
