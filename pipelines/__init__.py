@@ -23,6 +23,7 @@ from .runtime import (
     Plumber,
     Processor,
     RunResult,
+    Window,
     run,
 )
 from .spec import DEFAULT_QUEUE_SIZE, NodeOptions
@@ -42,6 +43,7 @@ __all__ = [
     "RunResult",
     "SpecError",
     "UnboundedQueueWarning",
+    "Window",
     "__version__",
     "run",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .events import Event, EventBus
 from .link import Link
+from .operators import Window
 from .plumber import Plumber
 from .policy import DeadLetter
 from .processor import Processor
@@ -26,5 +27,6 @@ __all__ = [
     "Plumber",
     "Processor",
     "RunResult",
+    "Window",
     "run",
 ]

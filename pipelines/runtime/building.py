@@ -7,7 +7,7 @@ import gc
 from collections.abc import Iterator
 from typing import Any
 
-from ..plan import Plan
+from ..plan import Plan, input_link_name
 from .clock import SYSTEM_CLOCK, Clock
 from .events import EventBus
 from .link import Link
@@ -43,12 +43,12 @@ def build_nodes(
             inputs[name], links_in[name] = [], {}
         elif spec.options.aggregate_inputs and len(spec.inputs) > 1:
             per = {
-                src: Link(f"{src}->{name}", cap, board=board, overflow=overflow)
+                src: Link(input_link_name(spec, src), cap, board=board, overflow=overflow)
                 for src in spec.inputs
             }
             inputs[name], links_in[name] = list(per.values()), per
         else:
-            label = f"{','.join(feeders)}->{name}"
+            label = input_link_name(spec, feeders[0])
             lists = chunk_capacity(specs[feeders[0]], spec)
             shared = (
                 Link(label, cap, len(feeders), board, overflow)

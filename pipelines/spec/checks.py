@@ -14,6 +14,7 @@ def check_node(node: NodeSpec, problems: list[Problem]) -> None:
     path = f"nodes.{node.name}"
     sig = node.signature
     shape = sig.shape
+    _check_operators(node, problems)
     if shape in (Shape.ITERABLE, Shape.ASYNC_ITERABLE):
         if not node.is_source:
             problems.append(
@@ -36,7 +37,6 @@ def check_node(node: NodeSpec, problems: list[Problem]) -> None:
             )
         )
     _check_executor(node, problems)
-    _check_operators(node, problems)
 
 
 #: The stream operator options, in the order problems about them are reported.

@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_WINDOW_PENDING",
     "MAX_BATCH",
     "MAX_BURST",
+    "MAX_OVERLAP",
     "MAX_PENDING",
     "MAX_RATE",
     "MAX_WINDOW_COUNT",
@@ -58,6 +59,8 @@ MAX_WINDOW_COUNT = 1_000_000
 MAX_PENDING = 10_000_000
 MAX_RATE = 1_000_000_000.0
 MAX_BURST = 1_000_000
+#: Windows one item may fall in (``count / slide`` or ``seconds / slide``) at most.
+MAX_OVERLAP = 1_000
 _MAX_SECONDS = 365 * 24 * 3600.0
 
 #: Items (or accumulators) a window node holds at most, unless ``max_pending`` says otherwise.
@@ -269,12 +272,16 @@ def check_window(v: Any) -> Issues | None:
                 issues.append(
                     ("slide", f"must be an integer from 1 to count ({count}), got {_shown(slide)}")
                 )
+            elif count / slide > MAX_OVERLAP:
+                issues.append(("slide", _overlap(count / slide)))
         elif "seconds" in got and _number(got["seconds"]) is not None:
             message = _seconds(slide)
             if message is None and float(slide) > float(got["seconds"]):
                 message = (
                     f"must be at most seconds ({got['seconds']}): every item falls in a window"
                 )
+            elif message is None and float(got["seconds"]) / float(slide) > MAX_OVERLAP:
+                message = _overlap(float(got["seconds"]) / float(slide))
             _add(issues, "slide", message)
     if "time" in got:
         if "count" in got:
@@ -293,6 +300,13 @@ def check_window(v: Any) -> Issues | None:
     if "max_pending" in got:
         _add(issues, "max_pending", _int_in(got["max_pending"], 1, MAX_PENDING))
     return issues or None
+
+
+def _overlap(ratio: float) -> str:
+    return (
+        f"puts each item in {ratio:,.0f} windows; at most {MAX_OVERLAP:,} "
+        "(make slide larger, or the window shorter)"
+    )
 
 
 def convert_window(v: Any) -> WindowOption | None:

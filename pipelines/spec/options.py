@@ -494,8 +494,11 @@ def parse_defaults(raw: Any, problems: list[Problem]) -> dict[str, Any]:
     for key, value in raw.items():
         where = f"defaults.{key}"
         option = _BY_NAME.get(key) if isinstance(key, str) else None
-        if option is None or DEFAULTS not in option.where:
+        if option is None:
             problems.append(Problem(where, unknown_key(str(key))))
+            continue
+        if DEFAULTS not in option.where:
+            problems.append(Problem(where, "cannot be set in defaults: set it on each node"))
             continue
         _take(key, value, where, good, problems)
     return good

@@ -377,7 +377,7 @@ async def test_live_view_shows_each_node_figures():
         if line.strip()
     }
     assert lines["numbers"][:3] == ["numbers", "done", "5"]
-    assert lines["check"][:6] == ["check", "failed", "3", "2", "1", "ValueError:"]
+    assert lines["check"][:7] == ["check", "failed", "3", "2", "1", "0", "ValueError:"]
     assert plumber.stats_interval == view.interval
 
 
