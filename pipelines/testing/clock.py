@@ -83,7 +83,7 @@ class VirtualClock:
         seconds), before later ones. Returns a timer whose ``cancel()`` stops it.
         """
         timer = _VirtualTimer(callback)
-        heapq.heappush(self._timers, (deadline, next(self._order), timer))
+        heapq.heappush(self._timers, (float(deadline), next(self._order), timer))
         return timer
 
     @property
@@ -107,13 +107,13 @@ class VirtualClock:
         """Move time forward by ``seconds``, waking sleepers at their deadlines in order."""
         if seconds < 0:
             raise ValueError("a clock cannot go back")
-        target = self._now + seconds
+        target = self._now + float(seconds)
         await self.settle()
         while self._timers and self._timers[0][0] <= target:
             deadline, _, timer = heapq.heappop(self._timers)
             if not timer.pending:  # cancelled
                 continue
-            self._now = max(self._now, deadline)
+            self._now = max(self._now, float(deadline))
             timer.fired = True
             timer.callback()
             await self.settle()

@@ -80,3 +80,20 @@ async def test_the_system_clock_runs_call_at_on_the_loop():
 async def test_time_cannot_go_back():
     with pytest.raises(ValueError, match="cannot go back"):
         await VirtualClock().advance(-1)
+
+
+async def test_times_are_floats_even_for_integer_deadlines():
+    clock = VirtualClock(start=0)
+    seen: list[float] = []
+
+    async def sleeper() -> None:
+        await clock.sleep_until(7)
+        seen.append(clock.monotonic())
+
+    task = asyncio.create_task(sleeper())
+    clock.call_at(3, lambda: seen.append(clock.monotonic()))
+    await clock.advance(10)
+    await task
+    assert seen == [3.0, 7.0]
+    assert all(type(t) is float for t in seen)
+    assert type(clock.monotonic()) is float and type(clock.time()) is float
