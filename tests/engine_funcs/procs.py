@@ -21,3 +21,13 @@ def mark_then_sleep(item: int, marker_dir: str) -> int:
     Path(marker_dir, f"started-{item}").write_text(str(os.getpid()))
     time.sleep(30)
     return item
+
+
+def window_size(window) -> tuple[object, int, int]:
+    """A window node's function run in a worker process: the Window pickles."""
+    return window.key, len(window.items), os.getpid()
+
+
+def batch_squares(xs: list[int]) -> list[int]:
+    """A batch node's function run in a worker process."""
+    return [x * x for x in xs]

@@ -339,3 +339,10 @@ async def test_upstream_style_batch_function_gets_the_list_as_its_one_input():
 
     result = await run_spec(_spec(_numbers(4), 2, fn=Funcs.total))
     assert result.outputs["b"] == [("b", 1), ("b", 5)]
+
+
+async def test_a_batch_function_can_run_in_a_process():
+    from engine_funcs.procs import batch_squares
+
+    result = await run_spec(_spec(_numbers(5), 2, fn=batch_squares, executor="process"))
+    assert result.outputs["b"] == [0, 1, 4, 9, 16]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import os
 
 from engine_funcs import run_spec
 from engine_funcs.timed import at_times, keep, run_virtual, started
@@ -310,3 +311,23 @@ async def test_upstream_style_functions_get_the_window_as_their_one_input():
 
     result = await run_spec(_spec(list(range(5)), {"count": 2}, fn=Funcs.size))
     assert result.outputs["w"] == [2, 2, 1]
+
+
+async def test_a_window_node_can_run_its_function_in_a_process():
+    from engine_funcs.procs import window_size
+
+    result = await run_spec(
+        _spec(list(range(7)), {"count": 3}, fn=window_size, key=parity, executor="process")
+    )
+    out = result.outputs["w"]
+    assert [(key, size) for key, size, _ in out] == [(0, 3), (1, 3), (0, 1)]
+    assert {pid for *_, pid in out} != {os.getpid()}
+
+
+async def test_a_generator_function_yields_several_results_per_window():
+    def halves(w):  # a sync generator: runs in a thread, its results gathered
+        yield w.items[: len(w.items) // 2]
+        yield w.items[len(w.items) // 2 :]
+
+    result = await run_spec(_spec(list(range(4)), {"count": 4}, fn=halves))
+    assert result.outputs["w"] == [[0, 1], [2, 3]]
