@@ -14,7 +14,14 @@ from __future__ import annotations
 import logging
 
 from ._version import __version__
-from .errors import GraphStalled, PipelineError, Problem, SpecError, UnboundedQueueWarning
+from .errors import (
+    GraphStalled,
+    PipelineError,
+    Problem,
+    SpecError,
+    SubscriberWarning,
+    UnboundedQueueWarning,
+)
 from .runtime import (
     DeadLetter,
     Event,
@@ -42,6 +49,7 @@ __all__ = [
     "Processor",
     "RunResult",
     "SpecError",
+    "SubscriberWarning",
     "UnboundedQueueWarning",
     "Window",
     "__version__",

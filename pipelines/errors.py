@@ -12,6 +12,7 @@ __all__ = [
     "PipelineError",
     "Problem",
     "SpecError",
+    "SubscriberWarning",
     "UnboundedQueueWarning",
     "short_repr",
 ]
@@ -83,6 +84,11 @@ class PipelineError(RuntimeError):
         on = f" on item {item}" if item is not None else ""
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         super().__init__(f"node {node!r} failed{on}{tries}: {type(exc).__name__}: {exc}")
+
+
+class SubscriberWarning(UserWarning):
+    """An event subscriber raised; the run goes on. Issued once per subscriber, so the
+    mistake is visible even where logging is not configured (it is also logged)."""
 
 
 class UnboundedQueueWarning(UserWarning):

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .errors import short_repr
-from .runtime.stats import NodeStats
+from .runtime.stats import NodeStats, format_seconds
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -85,10 +85,17 @@ class LiveView:
         self._last: tuple[float, dict[str, int]] | None = None
         self._started: float | None = None
         self._now: float | None = None
+        #: What the title says the user can do; :meth:`stopping` changes it.
+        self.hint = "Ctrl-C to stop"
         self._live = Live(
             console=self.console, auto_refresh=False, transient=True, get_renderable=self.renderable
         )
         self._unsubscribe: Callable[[], None] | None = None
+
+    def stopping(self, drain: bool) -> None:
+        """The first Ctrl-C arrived: say what is happening and what a second one does."""
+        self.hint = "draining, Ctrl-C again to stop now" if drain else "stopping now"
+        self._live.refresh()
 
     def __enter__(self) -> LiveView:
         self.plumber.stats_interval = self.interval
@@ -164,7 +171,7 @@ class LiveView:
         )
         title = self.plumber.plan.spec.name or self.plumber.plan.spec.source or "pipeline"
         table = Table(
-            title=f"{title}  [dim]{elapsed:.1f} s, Ctrl-C to stop[/]",
+            title=f"{title}  [dim]{elapsed:.1f} s, {self.hint}[/]",
             box=box.SIMPLE_HEAD,
             title_justify="left",
         )
@@ -189,12 +196,6 @@ class LiveView:
                 Text(view.last_error, style="red"),
             )
         return table
-
-
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
 
 
 def summary_table(plan: Plan, stats: dict[str, NodeStats]) -> Table:
@@ -227,7 +228,7 @@ def summary_table(plan: Plan, stats: dict[str, NodeStats]) -> Table:
             value = get(node_stats)
             style = "red" if heading == "failed" and value else ""
             cells.append(Text(str(value), style=style))
-        cells.append(_seconds(node_stats.duration))
+        cells.append(format_seconds(node_stats.duration))
         table.add_row(*cells)
     return table
 
@@ -262,7 +263,7 @@ def render_summary(
     outputs: dict[str, list[Any]] | None = None,
 ) -> Group:
     """The summary table, the collected outputs (if any), then the status and duration."""
-    line = Text.assemble((status, STATUS_STYLES.get(status, "")), f" in {_seconds(duration)}")
+    line = Text.assemble((status, STATUS_STYLES.get(status, "")), f" in {format_seconds(duration)}")
     if outputs:
         return Group(summary_table(plan, stats), render_outputs(outputs), line)
     return Group(summary_table(plan, stats), line)

@@ -10,6 +10,7 @@ MODULES = {
     "raw-queue": "raw_queue",
     "raw-queue-batched": "raw_queue_batched",
     "pipelines": "pipelines_impl",
+    "pipelines-sampled": "pipelines_sampled_impl",
     "pypeln": "pypeln_impl",
     "aiostream": "aiostream_impl",
     "streamz": "streamz_impl",
@@ -18,6 +19,7 @@ MODULES = {
 # the top-level library each module needs (missing -> "not installed")
 LIBRARY = {
     "pipelines": "pipelines",
+    "pipelines-sampled": "pipelines",
     "pypeln": "pypeln",
     "aiostream": "aiostream",
     "streamz": "streamz",

@@ -6,14 +6,17 @@ import asyncio
 import contextlib
 import signal
 import time
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 from ..errors import PipelineError
 from ..runtime.plumber import Plumber
 from ..runtime.stats import RunResult
 from .output import ConsoleHandler, console
+
+if TYPE_CHECKING:
+    from ..progress import LiveView
 
 __all__ = ["execute"]
 
@@ -21,7 +24,12 @@ __all__ = ["execute"]
 def execute(
     plumber: Plumber, live: bool, handler: ConsoleHandler
 ) -> tuple[RunResult, BaseException | None]:
-    """Run the graph with signal handling; return the result and the error that ended it, if any."""
+    """Run the graph with signal handling; return the result and the error that ended it, if any.
+
+    A ``KeyboardInterrupt`` or ``SystemExit`` raised by a node (it carries
+    ``pipelines_node``) ends the run as a failure of that node; a Ctrl-C of
+    the user ends it as stopped.
+    """
     started = time.monotonic()
     if live:
         from ..progress import LiveView
@@ -29,7 +37,7 @@ def execute(
         view = LiveView(plumber, console())
         handler.console = view.console
         with view:
-            outcome = _run_loop(plumber, view.console)
+            outcome = _run_loop(plumber, view)
         handler.console = console(stderr=True)
     else:
         outcome = _run_loop(plumber, None)
@@ -38,21 +46,23 @@ def execute(
     if isinstance(outcome, PipelineError) and outcome.result is not None:
         return outcome.result, outcome
     # An interrupted (or unexpectedly failed) run has no RunResult: the nodes' figures so far.
-    status = "stopped" if isinstance(outcome, KeyboardInterrupt) else "failed"
-    partial = plumber.result_so_far(status, started)
-    return partial, None if isinstance(outcome, KeyboardInterrupt) else outcome
+    by_user = isinstance(outcome, KeyboardInterrupt) and not hasattr(outcome, "pipelines_node")
+    partial = plumber.result_so_far("stopped" if by_user else "failed", started)
+    return partial, None if by_user else outcome
 
 
-def _run_loop(plumber: Plumber, console: Console | None) -> RunResult | BaseException:
+def _run_loop(plumber: Plumber, view: LiveView | None) -> RunResult | BaseException:
     try:
-        return asyncio.run(_run_with_signals(plumber, console))
-    except KeyboardInterrupt as exc:  # a Ctrl-C before the signal handlers were in place
+        return asyncio.run(_run_with_signals(plumber, view))
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # A Ctrl-C before the signal handlers were in place, or a node's own
+        # KeyboardInterrupt/SystemExit once the run was torn down.
         return exc
     except Exception as exc:
         return exc
 
 
-async def _run_with_signals(plumber: Plumber, console: Console | None) -> RunResult:
+async def _run_with_signals(plumber: Plumber, view: LiveView | None) -> RunResult:
     """``plumber.run()``; the first SIGINT/SIGTERM drains the graph, the second stops it."""
     loop = asyncio.get_running_loop()
     received = 0
@@ -60,16 +70,17 @@ async def _run_with_signals(plumber: Plumber, console: Console | None) -> RunRes
     def on_signal() -> None:
         nonlocal received
         received += 1
-        if received == 1:
+        drain = received == 1
+        if drain:
             message = (
                 "stopping: letting items in flight reach the sinks (Ctrl-C again to stop at once)"
             )
-            plumber.request_stop(drain=True)
         else:
             message = "stopping now"
-            plumber.request_stop(drain=False)
-        if console is not None:
-            console.print(f"[yellow]{message}[/]")
+        plumber.request_stop(drain=drain)
+        if view is not None:
+            view.stopping(drain)
+            view.console.print(f"[yellow]{message}[/]")
         else:
             click.echo(message, err=True)
 

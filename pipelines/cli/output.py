@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any, NoReturn
@@ -27,6 +28,7 @@ __all__ = [
     "jsonable",
     "logging_to_console",
     "spec_failure",
+    "stdout_to_stderr",
 ]
 
 EXIT_OK = 0
@@ -120,3 +122,21 @@ def logging_to_console(verbose: bool) -> Iterator[ConsoleHandler]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send everything written to file descriptor 1 to 2 (stderr) until the block ends.
+
+    At the descriptor level, so that prints from threads, C code and forked
+    worker processes are redirected too; ``sys.stdout`` is flushed on both sides.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -22,6 +24,7 @@ from .output import (
     fail,
     jsonable,
     logging_to_console,
+    stdout_to_stderr,
 )
 
 __all__ = ["run"]
@@ -78,7 +81,10 @@ def run(
     plumber = load(spec, sets)
     diagram_format = _check_diagram(diagram_path) if diagram_path is not None else None
     live = not (no_progress or as_json) and sys.stdout.isatty()
-    with logging_to_console(verbose) as handler:
+    # Under --json, stdout carries the JSON object only: whatever the nodes
+    # print (threads and worker processes included) goes to stderr.
+    quiet = stdout_to_stderr() if as_json else contextlib.nullcontext()
+    with quiet, logging_to_console(verbose) as handler:
         result, failure = execute(plumber, live, handler)
 
     if as_json:
@@ -118,6 +124,16 @@ def _check_diagram(path: Path) -> str:
         fmt = drawing.format_for(path)
     except drawing.DiagramError as exc:
         raise click.BadParameter(str(exc), param_hint="'--diagram'") from None
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise click.BadParameter(
+            f"the folder {str(folder)!r} does not exist (it is checked before the run)",
+            param_hint="'--diagram'",
+        )
+    if not os.access(folder, os.W_OK):
+        raise click.BadParameter(
+            f"cannot write in the folder {str(folder)!r}", param_hint="'--diagram'"
+        )
     try:
         drawing.ensure_dot(fmt)
     except drawing.GraphvizNotFound as exc:
@@ -143,8 +159,16 @@ def _report_failure(failure: BaseException, verbose: bool) -> None:
     """One clear message naming the failing node; the traceback only with --verbose."""
     if verbose:
         traceback.print_exception(failure, file=sys.stderr)
+    node = getattr(failure, "pipelines_node", None)
     if isinstance(failure, PipelineError):
         error(str(failure))
+    elif node is not None:
+        shown = (
+            f"SystemExit({failure.code!r})"
+            if isinstance(failure, SystemExit)
+            else type(failure).__name__
+        )
+        error(f"node {node!r} raised {shown}; the run was stopped")
     else:
         error(f"the run ended with an unexpected {type(failure).__name__}: {failure}")
     if not verbose:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..runtime.stats import format_seconds
 from ..spec.calling import Shape
 from ..spec.operators import OVERFLOW_POLICIES
 from .styles import EDGE_TAGS, JOIN_SIDES, MODE_TAGS
@@ -147,5 +148,5 @@ def stats_of(result: RunResult | None) -> dict[str, NodeStats]:
 def title(plan: Plan, result: RunResult | None) -> str:
     parts = [plan.spec.name] if plan.spec.name else []
     if result is not None:
-        parts.append(f"{result.status} in {result.duration:.2f} s")
+        parts.append(f"{result.status} in {format_seconds(result.duration)}")
     return ": ".join(parts)

@@ -42,11 +42,16 @@ class Plan:
     def summary(self) -> str:
         """One line: counts of nodes, edges, sources and sinks."""
         g = self.graph
+        sources, sinks = self.sources(), self.sinks()
         return (
-            f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges, "
-            f"{len(self.sources())} sources ({', '.join(self.sources())}), "
-            f"{len(self.sinks())} sinks ({', '.join(self.sinks())})"
+            f"{_count(g.number_of_nodes(), 'node')}, {_count(g.number_of_edges(), 'edge')}, "
+            f"{_count(len(sources), 'source')} ({', '.join(sources)}), "
+            f"{_count(len(sinks), 'sink')} ({', '.join(sinks)})"
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def input_link_name(target: NodeSpec, source: str) -> str:
@@ -78,7 +83,7 @@ def to_digraph(spec: GraphSpec) -> nx.DiGraph:
     """
     g = nx.DiGraph(name=spec.name or "")
     for name, node in spec.nodes.items():
-        g.add_node(name, kind=node.kind, spec=node, mode=_mode(node))
+        g.add_node(name, kind=node.kind, spec=node, mode=_mode(node), group=node.group)
     for name, node in spec.nodes.items():
         routes = [(target, "data") for target in node.outputs]
         if node.dead_letter is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ..plan import Plan, input_link_name
@@ -16,13 +17,38 @@ from .operators import ChunkLink, chunk_capacity
 from .processor import Processor
 from .stall import Board
 
-__all__ = ["build_nodes", "gc_paused"]
+__all__ = ["Edge", "build_nodes", "gc_paused"]
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One edge of a run and the link it became (a merge's edges share one link)."""
+
+    source: str
+    target: str
+    kind: str  # data | dead_letter
+    link: Link
+
+    def figures(self) -> dict[str, Any]:
+        """The edge's figures now: capacity (0: unbounded), depth, peak depth, and the
+        items its link's ``overflow`` policy dropped."""
+        link = self.link
+        capacity = link.capacity if link.capacity < 2**62 else 0
+        return {
+            "source": self.source,
+            "target": self.target,
+            "kind": self.kind,
+            "capacity": capacity,
+            "depth": len(link.buf),
+            "peak_depth": link.peak,
+            "dropped": link.dropped,
+        }
 
 
 def build_nodes(
     plan: Plan, env_vars: dict[str, Any], events: EventBus, clock: Clock = SYSTEM_CLOCK
-) -> dict[str, Node]:
-    """Fresh nodes and links for one run of ``plan``.
+) -> tuple[dict[str, Node], list[Edge]]:
+    """Fresh nodes, links and edges for one run of ``plan``.
 
     Input links of each node: a zip gets one link per source, in the order
     the sources appear as keys of ``graph``; a merge (or a single input) one
@@ -56,13 +82,17 @@ def build_nodes(
                 else ChunkLink(label, lists, spec.options.batch.size, 1, board)  # type: ignore[union-attr]
             )
             inputs[name], links_in[name] = [shared], dict.fromkeys(feeders, shared)
+    edges: list[Edge] = []
     for name, spec in specs.items():
         outs = [links_in[target][name] for target in spec.outputs]
+        edges += [Edge(name, t, "data", link) for t, link in zip(spec.outputs, outs, strict=True)]
         dead = links_in[spec.dead_letter][name] if spec.dead_letter else None
+        if spec.dead_letter and dead is not None:
+            edges.append(Edge(name, spec.dead_letter, "dead_letter", dead))
         node = nodes[name]
         node.wire(inputs[name], outs, dead, board)
         Processor(node)
-    return nodes
+    return nodes, edges
 
 
 @contextlib.contextmanager

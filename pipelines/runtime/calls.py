@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -27,15 +28,23 @@ __all__ = ["Offload", "make_invoke"]
 class Offload:
     """A node's executor (thread or process pool) and the calls it runs now."""
 
-    __slots__ = ("executor", "inflight")
+    __slots__ = ("executor", "inflight", "threads")
 
     def __init__(self, executor: concurrent.futures.Executor) -> None:
         self.executor = executor
         self.inflight: set[concurrent.futures.Future[Any]] = set()
+        self.threads = not isinstance(executor, concurrent.futures.ProcessPoolExecutor)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """Run ``fn(*args)`` on the executor, tracking it until it ends."""
-        cf = self.executor.submit(fn, *args)
+        """Run ``fn(*args)`` on the executor, tracking it until it ends.
+
+        In a thread the call sees the caller's context variables (the run
+        logger's run and node), as ``asyncio.to_thread`` does.
+        """
+        if self.threads:
+            cf = self.executor.submit(contextvars.copy_context().run, fn, *args)
+        else:
+            cf = self.executor.submit(fn, *args)
         self.inflight.add(cf)
         cf.add_done_callback(self.inflight.discard)
         return asyncio.wrap_future(cf)

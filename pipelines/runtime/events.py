@@ -9,9 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..errors import SubscriberWarning
 
 __all__ = [
     "KINDS",
@@ -45,10 +48,11 @@ class Event:
 class EventBus:
     """A list of subscribers; a subscriber's exception is logged, never raised."""
 
-    __slots__ = ("_subscribers",)
+    __slots__ = ("_subscribers", "_warned")
 
     def __init__(self) -> None:
         self._subscribers: list[Callable[[Event], Any]] = []
+        self._warned: set[int] = set()
 
     def __bool__(self) -> bool:
         return bool(self._subscribers)
@@ -71,5 +75,14 @@ class EventBus:
         for callback in list(self._subscribers):
             try:
                 callback(event)
-            except Exception:
+            except Exception as exc:
                 log.exception("pipelines: event subscriber %r failed on %s", callback, kind)
+                if id(callback) not in self._warned:
+                    self._warned.add(id(callback))
+                    warnings.warn(
+                        f"event subscriber {callback!r} raised {type(exc).__name__}: {exc} "
+                        f"on a {kind!r} event; the run goes on (reported once per subscriber, "
+                        "every failure is logged to the 'pipelines' logger)",
+                        SubscriberWarning,
+                        stacklevel=2,
+                    )

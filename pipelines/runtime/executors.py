@@ -12,13 +12,19 @@ import concurrent.futures
 import contextlib
 import multiprocessing
 import multiprocessing.context
+import os
 from collections.abc import Iterable
 
 from ..spec.calling import Shape
 from .calls import Offload
 from .node import Node
 
-__all__ = ["close_executors", "make_executors", "process_context"]
+__all__ = ["MAX_PROCESSES", "close_executors", "make_executors", "process_context"]
+
+#: Worker processes of one ``executor: process`` node, at most: a process pool
+#: starts all its processes at the first call, so ``concurrency: 10000``
+#: must not fork 10,000 of them. More calls in flight wait in the pool.
+MAX_PROCESSES = max(4, 2 * (os.cpu_count() or 1))
 
 
 def _runs_off_loop(node: Node) -> bool:
@@ -35,8 +41,9 @@ def make_executors(nodes: Iterable[Node]) -> list[concurrent.futures.Executor]:
         if not _runs_off_loop(node):
             continue
         if node.spec.options.executor == "process":
+            processes = min(node.spec.options.concurrency, MAX_PROCESSES)
             pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=node.spec.options.concurrency, mp_context=process_context()
+                max_workers=processes, mp_context=process_context()
             )
             executors.append(pool)
             node.offload = Offload(pool)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from ..spec.calling import Shape
 from .loops import loop_serial, loop_stream
 from .operators import run_operator
+from .runlog import set_node
+from .signals import Escalated
 from .sources import run_source
 from .taking import drain_inputs
 from .workers import WorkerPool
@@ -27,8 +29,14 @@ __all__ = ["run_node"]
 async def run_node(node: Node) -> None:
     """Run ``node`` to completion, then end its outputs."""
     node.started = True
+    set_node(node.name)  # for get_run_logger() in this task and what it starts
     try:
         await _run(node)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # Raised out of a task, these would leave the event loop at once; the
+        # run stops cleanly first and then raises them as themselves.
+        node.board.disable()
+        raise Escalated(node.name, exc) from exc
     except BaseException:
         node.board.disable()
         raise
@@ -48,9 +56,10 @@ async def _run(node: Node) -> None:
     elif opts.operated:  # batch, window, reduce, join, rate, or keyed concurrency
         await run_operator(node)
     elif opts.concurrency == 1:
-        many = shape is Shape.SYNC_GEN or (
-            shape is Shape.ASYNC_GEN and (opts.retries > 0 or opts.timeout is not None)
-        )
+        # An async generator streams its results, unless retries, a timeout or
+        # hooks need its results of one item together.
+        gathered = opts.retries > 0 or opts.timeout is not None or spec.hooks is not None
+        many = shape is Shape.SYNC_GEN or (shape is Shape.ASYNC_GEN and gathered)
         stats.peak_in_flight = 1
         if shape is Shape.ASYNC_GEN and not many:
             await loop_stream(node)

@@ -107,11 +107,7 @@ class Link:
     def wake_getters(self) -> None:
         """Wake every consumer waiting for items (they re-check the buffer)."""
         getters, self.getters = self.getters, []
-        board = self.board
-        for fut in getters:
-            if not fut.done():
-                fut.set_result(None)
-                board.done(fut)
+        self._wake_all(getters)
 
     def wake_putters(self) -> None:
         """One slot was freed: wake the producer that has waited longest.
@@ -130,8 +126,11 @@ class Link:
     def wake_all_putters(self) -> None:
         """The buffer was emptied at once: wake every waiting producer."""
         putters, self.putters = self.putters, []
+        self._wake_all(putters)
+
+    def _wake_all(self, futures: list[asyncio.Future[None]]) -> None:
         board = self.board
-        for fut in putters:
+        for fut in futures:
             if not fut.done():
                 fut.set_result(None)
                 board.done(fut)

@@ -17,7 +17,9 @@ import functools
 from typing import TYPE_CHECKING
 
 from .calls import make_invoke
-from .policy import handle_failure, with_policy
+from .hooks import node_invoke
+from .policy import handle_failure
+from .signals import is_failure
 from .taking import END, send, take_one, take_zip
 
 if TYPE_CHECKING:
@@ -49,7 +51,7 @@ async def loop_one(node: Node) -> None:
     waits or wakes a neighbour, so an idle or slow node's stats are
     current while a busy one pays nothing per item.
     """
-    invoke = with_policy(make_invoke(node, False), node.spec.options, node.stats)
+    invoke = node_invoke(node, False)
     failed = functools.partial(handle_failure, node)
     stats = node.stats
     link = node.inputs[0]
@@ -60,6 +62,7 @@ async def loop_one(node: Node) -> None:
     append = ob.append
     mark = 0  # take out.reserve() when the output depth reaches this
     done = 0
+    node.use_invoke(invoke, (out, "getters"))
     try:
         while True:
             if not buf:
@@ -75,13 +78,12 @@ async def loop_one(node: Node) -> None:
                 link.wake_putters()
             try:
                 result = await invoke(item)
-            except Exception as exc:
-                stats.received += 1
+            except BaseException as exc:
+                stats.received += 1  # taken: failed, or cancelled while in flight
+                if not is_failure(exc):
+                    raise
                 await failed(item, exc)
                 continue
-            except BaseException:
-                stats.received += 1  # taken, then cancelled while in flight
-                raise
             if len(ob) >= mark:
                 stats.received += done
                 stats.emitted += done
@@ -94,20 +96,22 @@ async def loop_one(node: Node) -> None:
                 stats.received += done
                 stats.emitted += done
                 done = 0
+                invoke = node.invoke or invoke
     finally:
         stats.received += done
         stats.emitted += done
 
 
 async def loop_sink(node: Node) -> None:
-    """A sink: one input link, results discarded (counted like :meth:`_loop_one`)."""
-    invoke = with_policy(make_invoke(node, False), node.spec.options, node.stats)
+    """A sink: one input link, results discarded (counted like :func:`loop_one`)."""
+    invoke = node_invoke(node, False)
     failed = functools.partial(handle_failure, node)
     stats = node.stats
     link = node.inputs[0]
     buf = link.buf
     popleft = buf.popleft
     done = 0
+    node.use_invoke(invoke, (link, "putters"))
     try:
         while True:
             if not buf:
@@ -124,15 +128,15 @@ async def loop_sink(node: Node) -> None:
                 stats.received += done
                 stats.emitted += done
                 done = 0
+                invoke = node.invoke or invoke
             try:
                 await invoke(item)
-            except Exception as exc:
-                stats.received += 1
+            except BaseException as exc:
+                stats.received += 1  # taken: failed, or cancelled while in flight
+                if not is_failure(exc):
+                    raise
                 await failed(item, exc)
                 continue
-            except BaseException:
-                stats.received += 1  # taken, then cancelled while in flight
-                raise
             done += 1
     finally:
         stats.received += done
@@ -141,7 +145,7 @@ async def loop_sink(node: Node) -> None:
 
 async def loop_zip2(node: Node) -> None:
     """A zip of two inputs (the common case), one result per call."""
-    invoke = with_policy(make_invoke(node, False), node.spec.options, node.stats)
+    invoke = node_invoke(node, False)
     failed = functools.partial(handle_failure, node)
     outs = node.outs
     stats = node.stats
@@ -150,6 +154,7 @@ async def loop_zip2(node: Node) -> None:
     pop0, pop1 = buf0.popleft, buf1.popleft
     take_tuple = functools.partial(take_zip, node)
     done = 0
+    node.use_invoke(invoke, (link0, "putters"))
     try:
         while True:
             if buf0 and buf1:
@@ -160,6 +165,7 @@ async def loop_zip2(node: Node) -> None:
                     stats.received += done
                     stats.emitted += done
                     done = 0
+                    invoke = node.invoke or invoke
             else:
                 stats.received += done
                 stats.emitted += done
@@ -169,13 +175,12 @@ async def loop_zip2(node: Node) -> None:
                     break
             try:
                 result = await invoke(item)
-            except Exception as exc:
-                stats.received += 1
+            except BaseException as exc:
+                stats.received += 1  # taken: failed, or cancelled while in flight
+                if not is_failure(exc):
+                    raise
                 await failed(item, exc)
                 continue
-            except BaseException:
-                stats.received += 1  # taken, then cancelled while in flight
-                raise
             for out in outs:
                 ob = out.buf
                 if len(ob) >= out.mark:
@@ -191,23 +196,25 @@ async def loop_zip2(node: Node) -> None:
 
 async def loop_general(node: Node, many: bool, zipped: bool) -> None:
     """Fan-out, zip, generator functions: still inline, slightly more general."""
-    invoke = with_policy(make_invoke(node, many), node.spec.options, node.stats)
+    invoke = node_invoke(node, many)
     failed = functools.partial(handle_failure, node)
     outs = node.outs
     stats = node.stats
     link = node.inputs[0]
     buf = link.buf
     popleft = buf.popleft
-    take_tuple = functools.partial(
-        take_zip, node
-    )  # a one-result zip of two has its own loop (loop_zip2)
+    # A one-result zip of two has its own loop (loop_zip2).
+    take_tuple = functools.partial(take_zip, node)
     received = emitted = 0
+    # A zip publishes before every take; a single input when it wakes a producer.
+    node.use_invoke(invoke, None if zipped else (link, "putters"))
     try:
         while True:
             if zipped:
                 stats.received += received
                 stats.emitted += emitted
                 received = emitted = 0
+                invoke = node.invoke or invoke
                 item = await take_tuple()
                 if item is END:
                     break
@@ -223,10 +230,16 @@ async def loop_general(node: Node, many: bool, zipped: bool) -> None:
                 item = popleft()
                 if link.putters:
                     link.wake_putters()
+                    stats.received += received
+                    stats.emitted += emitted
+                    received = emitted = 0
+                    invoke = node.invoke or invoke
             received += 1
             try:
                 result = await invoke(item)
-            except Exception as exc:
+            except BaseException as exc:
+                if not is_failure(exc):
+                    raise
                 await failed(item, exc)
                 continue
             if many:
@@ -269,5 +282,7 @@ async def loop_stream(node: Node) -> None:
                 async for value in agen:
                     await put(value)
                     stats.emitted += 1
-        except Exception as exc:
+        except BaseException as exc:
+            if not is_failure(exc):
+                raise
             await handle_failure(node, item, exc)

@@ -13,10 +13,12 @@ Users never see a Node: they get its :class:`~pipelines.Processor` handle.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .clock import SYSTEM_CLOCK, Clock
 from .link import Link
+from .sampling import Latency
 from .stall import NO_BOARD, Board
 from .stats import NodeStats
 
@@ -48,13 +50,15 @@ class Collector:
         return self.mark
 
     def wake_getters(self) -> None:
-        """Nobody waits on a collector."""
+        """Nobody waits on a collector; drop what a stats poke put there."""
+        self.getters.clear()
 
 
 class Node:
     """One node of a running graph, as the engine sees it."""
 
     __slots__ = (
+        "bare_invoke",
         "board",
         "clock",
         "collected",
@@ -62,12 +66,17 @@ class Node:
         "env_vars",
         "events",
         "holding",
+        "injectables",
         "inputs",
+        "invoke",
+        "latency",
         "link_dropped",
         "name",
         "offload",
         "outs",
+        "poke",
         "processor",
+        "resolved",
         "spec",
         "started",
         "stats",
@@ -99,6 +108,17 @@ class Node:
         self.task: asyncio.Task[None] | None = None
         self.board: Board = NO_BOARD
         self.processor: Processor | None = None  # the user's handle, made by the builder
+        # Sampling and publishing on demand (see :mod:`.sampling`): the
+        # invoke the loop runs now and its plain form; the (object,
+        # attribute) of the waiter list its publishing branch checks; a
+        # resolved future to put there.
+        self.invoke: Callable[[Any], Any] | None = None
+        self.bare_invoke: Callable[[Any], Any] | None = None
+        self.poke: tuple[Any, str] | None = None
+        self.resolved: asyncio.Future[None] | None = None
+        self.latency = Latency()
+        #: What a function can declare by name: the run's ``context`` and resources.
+        self.injectables: dict[str, Any] = {}
         # The stop protocol of sources (see :mod:`.sources`).
         self.stop_requested = False
         self.started = False
@@ -119,10 +139,11 @@ class Node:
         self.board = board
 
     def kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of every call: the spec's args, plus ``processor`` if wanted."""
+        """The keyword arguments of every call: the spec's args, plus what the function
+        declares of ``processor``, ``context`` and the run's resources."""
         kwargs = dict(self.spec.args)
-        if self.spec.signature.wants_processor:
-            kwargs["processor"] = self.processor
+        for name in self.spec.inject:
+            kwargs[name] = self.processor if name == "processor" else self.injectables[name]
         return kwargs
 
     @property
@@ -131,7 +152,8 @@ class Node:
         return sum(len(link.buf) for link in self.inputs)
 
     def sync_peak(self) -> NodeStats:
-        """Copy the input links' peaks and overflow drops (kept by producers) into the stats."""
+        """Copy the input links' peaks and overflow drops (kept by producers) and the sampled
+        timings into the stats."""
         stats = self.stats
         dropped = 0
         for link in self.inputs:
@@ -143,7 +165,19 @@ class Node:
         if dropped != self.link_dropped:
             stats.dropped += dropped - self.link_dropped
             self.link_dropped = dropped
+        latency = self.latency
+        if latency.count:
+            mean = latency.total / latency.count
+            stats.busy = mean * (stats.received + stats.retried)
+            stats.latency_p50 = latency.percentile(0.5)
+            stats.latency_p95 = latency.percentile(0.95)
+            stats.latency_max = latency.max
         return stats
+
+    def use_invoke(self, invoke: Callable[[Any], Any], poke: tuple[Any, str] | None) -> None:
+        """A loop starts with ``invoke``; ``poke`` names the waiter list of its publishing branch."""
+        self.invoke = self.bare_invoke = invoke
+        self.poke = poke
 
     def close_outputs(self) -> None:
         """This node will put nothing more: end its share of every output link."""

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from ..errors import GraphStalled, PipelineError
 from ..plan import Plan, make_plan
 from ..spec.loader import load_file
-from .building import build_nodes, gc_paused
+from .building import Edge, build_nodes, gc_paused
 from .clock import SYSTEM_CLOCK, Clock
 from .events import Event, EventBus
-from .executors import close_executors, make_executors
-from .lifecycle import run_node
 from .node import Node
 from .processor import Processor
+from .session import Session, new_run_id
 from .sources import request_stop
-from .stall import Stalled
 from .stats import RunResult
 
 __all__ = ["Plumber"]
@@ -40,12 +38,17 @@ class Plumber:
 
     ``coro_map`` is applied to every node's ``coro`` value; ``env_vars`` is
     available to every node as ``processor.env_vars`` (merged over the spec's
-    ``env`` section). ``stats_interval`` is the period, in seconds, of
-    ``stats`` events sent to subscribers. ``clock`` is what every
-    time-based operator reads (batch timeouts, windows by time, join
-    ``within``, rates) and what ``processor.clock`` gives sources: a
-    :class:`~pipelines.testing.VirtualClock` makes a run's time exact in
-    tests. Run timing (``duration``, ``stats`` events) stays on real time.
+    ``env`` section). ``context`` updates the spec's ``context`` (the mapping
+    shared by all nodes, see :mod:`pipelines.runtime.context`).
+    ``stats_interval`` is the period, in seconds, of
+    ``stats`` events sent to subscribers. ``sample_calls=True`` times one
+    call per node every 50 ms and fills ``NodeStats.busy`` and the latency
+    percentiles (off by default; see :mod:`pipelines.runtime.sampling`).
+    ``clock`` is what every time-based operator reads (batch timeouts,
+    windows by time, join ``within``, rates) and what ``processor.clock``
+    gives sources: a :class:`~pipelines.testing.VirtualClock` makes a run's
+    time exact in tests. Run timing (``duration``, ``stats`` events) stays
+    on real time.
     """
 
     def __init__(
@@ -55,6 +58,8 @@ class Plumber:
         env_vars: dict[str, Any] | None = None,
         *,
         stats_interval: float = 0.5,
+        sample_calls: bool = False,
+        context: dict[str, Any] | None = None,
         base_dir: str | Path | None = None,
         source: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
@@ -68,17 +73,27 @@ class Plumber:
             env = dict(self._plan.spec.env)
             env.update(env_vars or {})
             self.env_vars: dict[str, Any] = env
+            # The shared context's initial values: the spec's, updated with these.
+            self._context = {**self._plan.spec.context, **(context or {})}
             self.stats_interval = stats_interval
             self.clock = clock
             self._events = EventBus()
             self._nodes: dict[str, Node] = {}
+            self._edges: list[Edge] = []
+            self.sample_calls = sample_calls
             self._fresh = False
             self._build()
         self._running = False
+        self._next_run: weakref.ref[Coroutine[Any, Any, RunResult]] | None = None
+        self._pending_stop: str | None = None
         self._finished: asyncio.Event | None = None
         self._stop_mode: str | None = None
         self._background: asyncio.Task[RunResult] | None = None
         self._last_result: RunResult | None = None
+        self._session: Session | None = None
+        #: The id of the current (or last) run; set ``next_run_id`` to choose the next one.
+        self.run_id: str | None = None
+        self._next_run_id: str | None = None
 
     @classmethod
     def from_file(
@@ -115,6 +130,19 @@ class Plumber:
         """True while a run of this Plumber is under way."""
         return self._running
 
+    @property
+    def liason_graph(self) -> list[list[Any]]:
+        """Upstream view of the links: ``[i][j]`` is the link from node i to node j, or None.
+
+        Nodes are in the order of the spec's ``nodes``; a merge's edges share
+        its one link, as in the original.
+        """
+        order = {name: i for i, name in enumerate(self._nodes)}
+        matrix: list[list[Any]] = [[None] * len(order) for _ in order]
+        for edge in self._edges:
+            matrix[order[edge.source]][order[edge.target]] = edge.link
+        return matrix
+
     def __getitem__(self, name: str) -> Processor:
         return _handle(self._nodes[name])
 
@@ -148,20 +176,35 @@ class Plumber:
 
     def _build(self) -> None:
         """Create fresh nodes, Processors and links for one run."""
-        self._nodes = build_nodes(self._plan, self.env_vars, self._events, self.clock)
+        self._nodes, self._edges = build_nodes(self._plan, self.env_vars, self._events, self.clock)
         self._fresh = True
 
     # -- running -----------------------------------------------------------------
 
-    async def run(self) -> RunResult:
+    def run(self) -> Coroutine[Any, Any, RunResult]:
         """Run the graph until every node has finished; return a :class:`RunResult`.
 
-        Raises :class:`~pipelines.PipelineError` when a node fails (with
-        ``on_error: raise``, the default): the other nodes are cancelled first.
-        Cancelling the task that awaits ``run()`` cancels the whole graph and
-        leaves no task, thread or process behind. After :meth:`stop`, returns
-        normally with ``status == "stopped"``.
+        ``await plumber.run()``. Raises :class:`~pipelines.PipelineError` when
+        a node fails (with ``on_error: raise``, the default): the other nodes
+        are cancelled first. Cancelling the task that awaits ``run()`` cancels
+        the whole graph and leaves no task, thread or process behind. After
+        :meth:`stop` (even one requested before the run took its first step),
+        returns normally with ``status == "stopped"``. A node's
+        ``KeyboardInterrupt`` or ``SystemExit`` stops the run cleanly and is
+        then raised as itself (its ``pipelines_node`` attribute names the node).
         """
+        # A plain method returning the coroutine, so that a stop requested
+        # before that coroutine takes its first step can be recognised.
+        coro = self._run()
+        self._next_run = weakref.ref(coro)
+        return coro
+
+    def _run_pending(self) -> bool:
+        """True while a coroutine made by :meth:`run` has not started yet."""
+        coro = self._next_run() if self._next_run is not None else None
+        return coro is not None and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
+
+    async def _run(self) -> RunResult:
         if self._running:
             raise RuntimeError("this Plumber is already running")
         if not self._fresh:
@@ -170,83 +213,43 @@ class Plumber:
         self._fresh = False
         self._running = True
         self._stop_mode = None
+        pending_stop, self._pending_stop = self._pending_stop, None
         self._finished = asyncio.Event()
-        nodes = list(self._nodes.values())
-        events = self._events
-        started = time.monotonic()
-        events.emit("run_started", graph=self._plan)
-        executors = make_executors(nodes)
-        clean = False
+        self.run_id = self._next_run_id or new_run_id()
+        self._next_run_id = None
+        session = Session(
+            self._plan, self._nodes, self._edges, self._events, self._context, self.run_id
+        )
+        self._session = session
+
+        def on_tasks() -> None:
+            if pending_stop is not None:
+                self.request_stop(drain=pending_stop == "drain")
+
         try:
-            try:
-                async with asyncio.TaskGroup() as tg:
-                    tasks = []
-                    for node in nodes:
-                        node.task = tg.create_task(run_node(node), name=f"pipelines:{node.name}")
-                        tasks.append(node.task)
-                    await self._watch(tasks)
-            except BaseExceptionGroup as group:
-                error = _first(group, PipelineError)
-                if error is not None:
-                    raise error from error.__cause__
-                stalled = _first(group, Stalled)
-                if stalled is not None:
-                    raise GraphStalled(stalled.waits) from None
-                raise
-            clean = True
-        except BaseException as exc:
-            if isinstance(exc, PipelineError):
-                # What the run did before it failed: stats and outputs so far.
-                exc.result = self._result("failed", nodes, started)
-            events.emit("run_finished", error=exc)
-            raise
+            result = await session.run(self.sample_calls, self.stats_interval, on_tasks)
         finally:
-            for node in nodes:
-                node.sync_peak()
-            await close_executors(nodes, executors, clean)
             self._running = False
             self._finished.set()
-        result = self._result("stopped" if self._stop_mode else "completed", nodes, started)
         self._last_result = result
-        events.emit("run_finished", result=result)
         return result
 
-    def _result(self, status: str, nodes: list[Node], started: float) -> RunResult:
-        for node in nodes:
-            node.sync_peak()
-        return RunResult(
-            status=status,
-            duration=time.monotonic() - started,
-            stats={node.name: node.stats for node in nodes},
-            outputs={node.name: node.collected for node in nodes if node.collected is not None},
-            graph=self._plan,
-        )
-
-    def result_so_far(self, status: str, started: float) -> RunResult:
+    def result_so_far(self, status: str, started: float | None = None) -> RunResult:
         """A :class:`RunResult` of the nodes' figures now, for a run that ended without one.
 
-        ``started`` is the ``time.monotonic()`` the caller took before the run.
+        ``started`` (a ``time.monotonic()``) sets where its duration counts from;
+        by default the start of the last run.
         """
-        return self._result(status, list(self._nodes.values()), started)
+        session = self._session
+        if session is None:
+            session = Session(self._plan, self._nodes, self._edges, self._events, {}, "")
+        if started is not None:
+            session.started = started
+        return session.result(status)
 
-    async def _watch(self, tasks: list[asyncio.Task[None]]) -> None:
-        """Wait for every node; meanwhile send periodic ``stats`` events to subscribers."""
-        pending = set(tasks)
-        while pending:
-            if not self._events:
-                _, pending = await asyncio.wait(pending)
-                break
-            _, pending = await asyncio.wait(pending, timeout=self.stats_interval)
-            self._emit_stats()
-
-    def _emit_stats(self) -> None:
-        if self._events:
-            nodes = self._nodes.values()
-            self._events.emit(
-                "stats",
-                stats={node.name: node.sync_peak().copy() for node in nodes},
-                depths={node.name: node.depth for node in nodes},
-            )
+    def link_figures(self) -> list[dict[str, Any]]:
+        """Each edge's ``source``, ``target``, ``kind``, ``capacity``, ``depth`` and ``peak_depth`` now."""
+        return [edge.figures() for edge in self._edges]
 
     def request_stop(self, drain: bool = True) -> None:
         """Ask a running graph to stop, without waiting (safe from signal handlers and nodes).
@@ -256,8 +259,15 @@ class Plumber:
         every node at once. A second call with ``drain=False`` escalates.
         """
         if not self._running:
+            if self._run_pending():
+                # run() was called but its coroutine has not started: it will
+                # stop as soon as it does.
+                cancel = not drain or self._pending_stop == "cancel"
+                self._pending_stop = "cancel" if cancel else "drain"
             return
         self._stop_mode = "drain" if drain and self._stop_mode != "cancel" else "cancel"
+        if self._session is not None:
+            self._session.stopped = True
         if self._stop_mode == "drain":
             for node in self._nodes.values():
                 if node.spec.is_source:
@@ -274,6 +284,9 @@ class Plumber:
         await this from inside one of the graph's own nodes (it would wait
         for itself); call :meth:`request_stop` there.
         """
+        if not self._running and self._run_pending():
+            self.request_stop(drain)
+            await asyncio.sleep(0)  # a task made for that run takes its first step now
         if not self._running or self._finished is None:
             return
         self.request_stop(drain)
@@ -304,17 +317,6 @@ class Plumber:
 def _handle(node: Node) -> Processor:
     assert node.processor is not None, "the builder gives every node its Processor"
     return node.processor
-
-
-def _first(group: BaseExceptionGroup[Any], kind: type[BaseException]) -> Any:
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            found = _first(exc, kind)
-            if found is not None:
-                return found
-        elif isinstance(exc, kind):
-            return exc
-    return None
 
 
 def _log_background_failure(task: asyncio.Task[Any]) -> None:

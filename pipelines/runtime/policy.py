@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PipelineError, short_repr
+from .signals import is_failure
 
 if TYPE_CHECKING:
     from ..spec.options import NodeOptions
@@ -90,7 +91,9 @@ def with_policy(
                     return await invoke(item)
                 async with asyncio.timeout(timeout):
                     return await invoke(item)
-            except Exception as exc:
+            except BaseException as exc:
+                if not is_failure(exc):
+                    raise
                 if attempt > retries:
                     raise Failure(exc, attempt) from exc
                 stats.retried += 1

@@ -11,11 +11,13 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from .link import Link
+from .node import Node
+from .sources import OutputQueue
+
 if TYPE_CHECKING:
     from ..spec.model import NodeSpec
     from .clock import Clock
-    from .link import Link
-    from .node import Node
     from .stats import NodeStats
 
 __all__ = ["Processor"]
@@ -31,6 +33,16 @@ class Processor:
     """
 
     __slots__ = ("_node", "_uuid")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Processor:
+        # The engine makes handles with Processor(node). Code written for the
+        # original builds Processor(coro=..., input_srcs=...) itself: that is
+        # an UpstreamProcessor (pipelines.runtime.upstream), which starts at once.
+        if cls is Processor and not (len(args) == 1 and not kwargs and isinstance(args[0], Node)):
+            from .upstream import UpstreamProcessor
+
+            return object.__new__(UpstreamProcessor)
+        return object.__new__(cls)
 
     def __init__(self, node: Node) -> None:
         self._node = node
@@ -56,6 +68,11 @@ class Processor:
     def spec(self) -> NodeSpec:
         """The validated node spec."""
         return self._node.spec
+
+    @property
+    def context(self) -> Any:
+        """The run's shared context (see :mod:`pipelines.runtime.context`); None outside a run."""
+        return self._node.injectables.get("context")
 
     @property
     def kind(self) -> str:
@@ -103,6 +120,24 @@ class Processor:
     def depth(self) -> int:
         """Items waiting in this node's input links now."""
         return self._node.depth
+
+    # -- upstream names ---------------------------------------------------------------
+
+    @property
+    def liason_queues(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """``(input links, output links)`` (upstream name: the queues between nodes)."""
+        outs = tuple(link for link in self._node.outs if isinstance(link, Link))
+        return (tuple(self._node.inputs), outs)
+
+    @property
+    def input_queue(self) -> Any:
+        """The node's (first) input link (upstream name), None for a source."""
+        return self._node.inputs[0] if self._node.inputs else None
+
+    @property
+    def output_queue(self) -> Any:
+        """What ``await output_queue.put(item)`` sends to every output (upstream name)."""
+        return OutputQueue(self._node)
 
     def __repr__(self) -> str:
         return f"<Processor {self.name} ({self.kind}, {self.spec.signature.name})>"

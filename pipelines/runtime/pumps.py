@@ -37,6 +37,8 @@ async def deliver_slow(node: Node, out: Any) -> int:
 async def pump_async(node: Node, iterator: Any) -> None:
     """Pump an async iterator into every output (the one-output case has its own loop)."""
     outs = node.outs
+    if outs:
+        node.poke = (outs[0], "getters")  # its publishing branch: it woke a consumer
     if len(outs) == 1:
         await _pump_async_one(node, iterator, outs[0])
         return

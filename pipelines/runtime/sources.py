@@ -14,10 +14,12 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from ..spec.calling import Shape
+from .hooks import call_hook
 from .link import BLOCK
 from .operators.chunks import ChunkLink, pump_lists
-from .policy import NO_ITEM, handle_failure, with_policy
+from .policy import NO_ITEM, Failure, handle_failure, with_policy
 from .pumps import pump_async, pump_thread_gen
+from .signals import EngineSignal, is_failure
 from .taking import send
 
 if TYPE_CHECKING:
@@ -26,11 +28,11 @@ if TYPE_CHECKING:
 __all__ = ["OutputQueue", "StopSource", "request_stop", "run_source"]
 
 
-class StopSource(BaseException):
+class StopSource(EngineSignal):
     """Raised inside an upstream-style source once a drain was requested.
 
-    A BaseException so that a source's ``except Exception`` does not swallow
-    it; it is raised only after the item being put has been delivered.
+    An engine signal, so that a source's ``except Exception`` does not
+    swallow it; it is raised only after the item being put has been delivered.
     """
 
 
@@ -106,8 +108,15 @@ async def run_source(node: Node) -> None:
                 await _source_body(node)
         except StopSource:
             pass
-        except Exception as exc:
+        except BaseException as exc:
+            if not is_failure(exc):
+                raise
             node.holding = True  # its failure record is delivered like an item
+            hooks = node.spec.hooks
+            if hooks is not None and hooks.on_error is not None:
+                await call_hook(
+                    hooks.on_error, None, exc.error if isinstance(exc, Failure) else exc
+                )
             await handle_failure(node, NO_ITEM, exc)
     except asyncio.CancelledError:
         task = asyncio.current_task()

@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from .signals import EngineSignal
+
 __all__ = [
     "NO_BOARD",
     "Board",
@@ -28,11 +30,11 @@ __all__ = [
 _NEVER = 2**62  # more actors than any run has: no stall can be seen
 
 
-class Stalled(BaseException):
+class Stalled(EngineSignal):
     """Raised inside the run where a stall is found; ``run()`` raises
     :class:`~pipelines.GraphStalled` from it.
 
-    A BaseException so that no ``except Exception`` on the way (a node's
+    An engine signal, so that no ``except Exception`` on the way (a node's
     ``on_error`` handling, a user's source) mistakes it for a failure.
     """
 

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["NodeStats", "RunResult"]
+__all__ = ["NodeStats", "RunResult", "format_seconds"]
+
+
+def format_seconds(value: float | None) -> str:
+    """A duration for people: ``0.4 ms``, ``12.3 ms``, ``2.35 s`` (empty for None)."""
+    if value is None:
+        return ""
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
 
 
 @dataclass(slots=True)
@@ -23,7 +30,11 @@ class NodeStats:
     an operator, what an operator held when the run was cancelled);
     ``link_dropped``: the overflow drops by input link name (also in
     ``dropped``); ``peak_depth``: highest depth reached by any of its input
-    links; ``peak_in_flight``: most calls running at once.
+    links; ``peak_in_flight``: most calls running at once. With call
+    sampling on (``Plumber(sample_calls=True)``): ``busy``, seconds spent in
+    calls (estimated: the mean sampled call times the calls made), and
+    ``latency_p50``/``latency_p95``/``latency_max`` of the sampled calls, in
+    seconds; all None without samples.
     """
 
     received: int = 0
@@ -33,6 +44,10 @@ class NodeStats:
     dropped: int = 0
     peak_depth: int = 0
     peak_in_flight: int = 0
+    busy: float | None = None
+    latency_p50: float | None = None
+    latency_p95: float | None = None
+    latency_max: float | None = None
     link_dropped: dict[str, int] = field(default_factory=dict)
     started: float | None = None
     finished: float | None = None

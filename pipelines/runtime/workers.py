@@ -1,9 +1,12 @@
 """``concurrency: N``: a pool of N long-lived workers instead of a task per item.
 
-Each worker takes an item, calls the function and emits the result. With
-``ordered: true`` (the default) results wait in a reorder buffer until the
-earlier ones have left, and a worker does not take a new item while the
-buffer holds ``2 * N`` results (the window), so memory stays bounded.
+Each worker takes an item, calls the function and emits the result. Workers
+start on demand: the pool begins with one, and a worker that takes an item
+while every started worker is busy starts another, up to N; so an idle node
+with a high ``concurrency`` costs one task. With ``ordered: true`` (the
+default) results wait in a reorder buffer until the earlier ones have left,
+and a worker does not take a new item while the buffer holds ``2 * N``
+results (the window), so memory stays bounded.
 
 Every wait goes through the run's stall board (:mod:`.stall`), so a graph in
 which all workers wait on each other raises ``GraphStalled`` instead of
@@ -16,8 +19,9 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from ..spec.calling import Shape
-from .calls import make_invoke
-from .policy import handle_failure, with_policy
+from .hooks import node_invoke
+from .policy import handle_failure
+from .signals import Escalated, is_failure
 from .taking import END, send, take_one, take_zip
 
 if TYPE_CHECKING:
@@ -46,7 +50,7 @@ class WorkerPool:
         self.node = node
         opts = node.spec.options
         self.many = node.spec.signature.shape in (Shape.ASYNC_GEN, Shape.SYNC_GEN)
-        self.invoke = with_policy(make_invoke(node, self.many), opts, node.stats)
+        self.invoke = node_invoke(node, self.many)
         self.zipped = len(node.inputs) > 1
         self.ordered = opts.ordered
         self.size = opts.concurrency
@@ -59,8 +63,11 @@ class WorkerPool:
         self.space_waiters: list[asyncio.Future[None]] = []
         self.taking = False  # a worker of a zip is taking a tuple now
         self.turn_waiters: list[asyncio.Future[None]] = []
-        self.running = 0
+        self.running = 0  # workers started and not finished
+        self.started = 0
+        self.busy = 0  # workers holding an item (from its take to its emit)
         self.parked: asyncio.Future[None] | None = None
+        self.group: asyncio.TaskGroup | None = None
 
     async def run(self) -> None:
         """Run the workers until the input ends; the first failure cancels the others."""
@@ -69,21 +76,35 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         # While its workers run, the node waits for them (a stall with all
         # workers waiting must still be seen); the last worker to end wakes it.
+        node.use_invoke(self.invoke, None)  # workers publish their counters at once
         self.parked = parked = loop.create_future()
-        self.running = self.size
-        board.join(self.size)
-        board.wait(parked, f"{node.name}: waits for its workers")
         try:
             async with asyncio.TaskGroup() as tg:
-                for i in range(self.size):
-                    tg.create_task(self._worker(), name=f"pipelines:{node.name}:worker{i}")
+                self.group = tg
+                self._spawn()
+                board.wait(parked, f"{node.name}: waits for its workers")
         finally:
+            self.group = None
             board.done(parked)
+
+    def _spawn(self) -> None:
+        """Start one more worker (it counts as an actor of the stall board at once)."""
+        assert self.group is not None
+        self.node.board.join(1)
+        self.running += 1
+        self.started += 1
+        name = f"pipelines:{self.node.name}:worker{self.started - 1}"
+        self.group.create_task(self._worker(), name=name)
 
     async def _worker(self) -> None:
         board = self.node.board
         try:
             await self._work()
+        except (KeyboardInterrupt, SystemExit) as exc:
+            # Raised out of a task, these would leave the event loop at once;
+            # the run stops cleanly first and then raises them as themselves.
+            board.disable()
+            raise Escalated(self.node.name, exc) from exc
         except BaseException:
             board.disable()
             raise
@@ -131,13 +152,16 @@ class WorkerPool:
     async def _work(self) -> None:
         node = self.node
         stats = node.stats
-        invoke = self.invoke
+        plain = self.invoke
         while True:
             while self.ordered and self.taken - self.next >= self.window:
                 await self._wait(self.space_waiters, "a worker waits for earlier results to leave")
             item = await (self._take_turn() if self.zipped else take_one(node))
             if item is END:
                 return
+            self.busy += 1
+            if self.busy == self.started and self.started < self.size:
+                self._spawn()  # everybody is busy: the next item gets a new worker
             seq = self.taken
             self.taken = seq + 1
             stats.received += 1
@@ -145,19 +169,25 @@ class WorkerPool:
             if self.in_flight > stats.peak_in_flight:
                 stats.peak_in_flight = self.in_flight
             try:
-                result = await invoke(item)
-            except Exception as exc:
+                # node.invoke: the plain invoke, or a sampling wrapper for one call
+                result = await (node.invoke or plain)(item)
+            except BaseException as exc:
+                if not is_failure(exc):
+                    raise
                 await handle_failure(node, item, exc)
                 result = _SKIP
             finally:
                 self.in_flight -= 1
-            if not self.ordered:
-                await self._emit(result)
-                continue
-            self.pending[seq] = result
-            if self.emitting:
-                continue  # the worker emitting now will reach this result
-            await self._emit_ready()
+            try:
+                if not self.ordered:
+                    await self._emit(result)
+                    continue
+                self.pending[seq] = result
+                if self.emitting:
+                    continue  # the worker emitting now will reach this result
+                await self._emit_ready()
+            finally:
+                self.busy -= 1
 
     async def _emit_ready(self) -> None:
         """Emit the results that are next in order, waking workers held by the window."""

@@ -15,16 +15,18 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "INJECTABLE",
     "Shape",
     "Signature",
     "callable_name",
     "check_args",
     "classify",
+    "injected_names",
 ]
 
 
@@ -117,7 +119,34 @@ def classify(fn: Any) -> Signature:
     return Signature(shape, upstream, wants_processor, callable_name(fn), sig)
 
 
-def check_args(sig: Signature, args: dict[str, Any], is_source: bool) -> str | None:
+#: Names a plain-style function can declare to receive run objects instead of args.
+INJECTABLE = ("processor", "context")
+
+
+def injected_names(
+    sig: Signature, args: Collection[str], available: Collection[str], is_source: bool
+) -> tuple[str, ...]:
+    """The parameters of a plain-style function the run fills in by name.
+
+    ``available`` are the names the run offers (``processor``, ``context`` and
+    the run's resources). A parameter is filled in when it can be passed by
+    keyword, is not the item (a transform's first parameter) and is not given
+    in ``args``.
+    """
+    if sig.upstream or sig.signature is None:
+        return ()
+    params = list(sig.signature.parameters.values())
+    if not is_source and params and params[0].kind is not inspect.Parameter.KEYWORD_ONLY:
+        params = params[1:]
+    keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return tuple(
+        p.name for p in params if p.kind in keyword and p.name in available and p.name not in args
+    )
+
+
+def check_args(
+    sig: Signature, args: dict[str, Any], is_source: bool, injected: Collection[str] = ()
+) -> str | None:
     """Return a message if ``args`` do not fit how the function will be called."""
     if sig.signature is None:
         return None
@@ -130,6 +159,8 @@ def check_args(sig: Signature, args: dict[str, Any], is_source: bool) -> str | N
     kwargs = dict(args)
     if sig.wants_processor:
         kwargs["processor"] = None
+    for name in injected:
+        kwargs[name] = None
     try:
         sig.signature.bind(*positional, **kwargs)
     except TypeError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from ..errors import Problem
 from .calling import Shape, check_args
 from .model import NodeSpec
@@ -26,9 +28,18 @@ def check_node(node: NodeSpec, problems: list[Problem]) -> None:
         elif node.args:
             problems.append(Problem(f"{path}.args", f"a {shape.value} source takes no args"))
         return
-    message = check_args(sig, node.args, node.is_source)
+    message = check_args(sig, node.args, node.is_source, node.inject)
     if message:
         problems.append(Problem(f"{path}.args", message))
+    if node.is_source and node.hooks is not None:
+        for hook in ("before", "after", "around"):
+            if getattr(node.hooks, hook) is not None:
+                problems.append(
+                    Problem(
+                        f"{path}.hooks.{hook}",
+                        "a source is not called per item: only on_error applies to it",
+                    )
+                )
     if node.is_source and sig.upstream and shape is not Shape.COROUTINE:
         problems.append(
             Problem(
@@ -121,3 +132,39 @@ def _check_executor(node: NodeSpec, problems: list[Problem]) -> None:
         )
     if executor == "process" and node.is_source:
         problems.append(Problem(where, "sources cannot use executor 'process'"))
+    elif executor == "process" and not (sig.upstream or sig.wants_processor):
+        for name in node.inject:
+            if name != "context":  # a read-only copy of the context travels; resources do not
+                problems.append(
+                    Problem(
+                        f"nodes.{node.name}.coro",
+                        f"parameter {name!r} (a run resource) cannot be sent to a worker process",
+                    )
+                )
+        _check_picklable(node, problems)
+
+
+def _check_picklable(node: NodeSpec, problems: list[Problem]) -> None:
+    """A process node's function and args travel to worker processes by pickle: check now."""
+    path = f"nodes.{node.name}"
+    try:
+        pickle.dumps(node.coro)
+    except Exception as exc:
+        problems.append(
+            Problem(
+                f"{path}.coro",
+                f"{node.signature.name} cannot be sent to a worker process "
+                f"({type(exc).__name__}: {exc}); define it at module level of an importable "
+                "module (or beside the spec file) and name it 'module:function'",
+            )
+        )
+    try:
+        pickle.dumps(node.args)
+    except Exception as exc:
+        problems.append(
+            Problem(
+                f"{path}.args",
+                f"cannot be sent to a worker process ({type(exc).__name__}: {exc}); "
+                "use plain values (numbers, strings, lists, dicts)",
+            )
+        )

@@ -8,7 +8,31 @@ from typing import Any
 from .calling import Signature
 from .options import NodeOptions
 
-__all__ = ["GraphSpec", "NodeSpec"]
+__all__ = ["GraphSpec", "NodeHooks", "NodeSpec", "RunHooks"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeHooks:
+    """A node's hooks (resolved callables, sync or async), each optional.
+
+    ``before(item)``, ``after(item, result)`` and ``on_error(item, error)``
+    observe a call; ``around(call, item)`` wraps it (``await call(item)``
+    inside it runs the call, with its retries and timeout).
+    """
+
+    before: Any = None
+    after: Any = None
+    around: Any = None
+    on_error: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunHooks:
+    """A run's hooks: ``before_run()``, ``after_run(result)``, ``on_error(error)``."""
+
+    before_run: Any = None
+    after_run: Any = None
+    on_error: Any = None
 
 
 @dataclass(slots=True)
@@ -24,6 +48,11 @@ class NodeSpec:
     outputs: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()  # in the order the sources appear as keys of ``graph``
     dead_letter_from: tuple[str, ...] = ()  # nodes whose failures are routed here
+    #: Parameters the run fills in by name: ``processor``, ``context``, resources.
+    inject: tuple[str, ...] = ()
+    hooks: NodeHooks | None = None
+    #: The subgraph nodes this node sits in, outermost first (``("enrich",)``).
+    group: tuple[str, ...] = ()
     #: functions the options name, resolved: "key", "window.time", "reduce.fn", "join.key"
     functions: dict[str, Any] = field(default_factory=dict)
 
@@ -55,3 +84,9 @@ class GraphSpec:
     version: Any = None
     env: dict[str, Any] = field(default_factory=dict)
     source: str | None = None  # the file it came from, if any
+    hooks: RunHooks | None = None
+    #: Resource name -> factory (a callable returning a context manager).
+    resources: dict[str, Any] = field(default_factory=dict)
+    #: The shared context's initial mapping, and ``lockable`` or ``protected``.
+    context: dict[str, Any] = field(default_factory=dict)
+    context_mode: str = "lockable"

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .values import int_between, seconds, shown
+
 __all__ = [
     "DEFAULT_JOIN_PENDING",
     "DEFAULT_WINDOW_PENDING",
@@ -61,7 +63,6 @@ MAX_RATE = 1_000_000_000.0
 MAX_BURST = 1_000_000
 #: Windows one item may fall in (``count / slide`` or ``seconds / slide``) at most.
 MAX_OVERLAP = 1_000
-_MAX_SECONDS = 365 * 24 * 3600.0
 
 #: Items (or accumulators) a window node holds at most, unless ``max_pending`` says otherwise.
 DEFAULT_WINDOW_PENDING = 1_000_000
@@ -148,19 +149,12 @@ class RateOption:
 # -- small checks ------------------------------------------------------------------------
 
 
-def _shown(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _int_in(v: Any, low: int, high: int) -> str | None:
-    if not _is_int(v) or not low <= v <= high:
-        return f"must be an integer from {low} to {high:,}, got {_shown(v) if not _is_int(v) or abs(v) < 10**30 else 'a huge integer'}"
-    return None
+    return int_between(low, high)(v)  # type: ignore[return-value]
 
 
 def _number(v: Any) -> float | None:
@@ -174,27 +168,19 @@ def _number(v: Any) -> float | None:
 
 
 def _seconds(v: Any, *, zero: bool = False, null: bool = False) -> str | None:
-    if v is None and null:
-        return None
-    number = _number(v)
-    if number is None or (number < 0 if zero else number <= 0) or number > _MAX_SECONDS:
-        bound = ">= 0" if zero else "> 0"
-        tail = " or null" if null else ""
-        shown = _shown(v) if number is not None or not _is_int(v) else "a huge integer"
-        return f"must be a number of seconds {bound} and at most {_MAX_SECONDS:,.0f}{tail}, got {shown}"
-    return None
+    return seconds(low=0, strict=not zero, nullable=null)(v)  # type: ignore[return-value]
 
 
 def check_function(v: Any) -> str | None:
     """A function reference: an import string ``"module:function"`` (or a name a coro_map knows) or a callable."""
     if callable(v) or (isinstance(v, str) and v.strip()):
         return None
-    return f"must be an import string 'module:function' or a callable, got {_shown(v)}"
+    return f"must be an import string 'module:function' or a callable, got {shown(v)}"
 
 
 def _mapping(v: Any, known: tuple[str, ...], what: str) -> Issues | Mapping[str, Any]:
     if not isinstance(v, Mapping):
-        return [("", f"must be a mapping ({what}), got {_shown(v)}")]
+        return [("", f"must be a mapping ({what}), got {shown(v)}")]
     issues: Issues = [
         (str(key), f"unknown key (known: {', '.join(known)})") for key in v if key not in known
     ]
@@ -270,7 +256,7 @@ def check_window(v: Any) -> Issues | None:
             count = got["count"]
             if not _is_int(slide) or not 1 <= slide <= count:
                 issues.append(
-                    ("slide", f"must be an integer from 1 to count ({count}), got {_shown(slide)}")
+                    ("slide", f"must be an integer from 1 to count ({count}), got {shown(slide)}")
                 )
             elif count / slide > MAX_OVERLAP:
                 issues.append(("slide", _overlap(count / slide)))
@@ -395,7 +381,7 @@ def convert_join(v: Any) -> JoinOption | None:
 def check_overflow(v: Any) -> str | None:
     """One of :data:`OVERFLOW_POLICIES`."""
     if v not in OVERFLOW_POLICIES:
-        return f"must be one of {', '.join(OVERFLOW_POLICIES)}, got {_shown(v)}"
+        return f"must be one of {', '.join(OVERFLOW_POLICIES)}, got {shown(v)}"
     return None
 
 
@@ -405,13 +391,13 @@ _RATE_KEYS = ("limit", "burst")
 
 def _parse_rate(text: Any) -> tuple[float, float] | str:
     if not isinstance(text, str):
-        return f"must be a rate like '100/s', '30/min' or '5/h', got {_shown(text)}"
+        return f"must be a rate like '100/s', '30/min' or '5/h', got {shown(text)}"
     match = _RATE.match(text)
     if not match or match.group(2) not in RATE_UNITS:
-        return f"must be a rate like '100/s', '30/min' or '5/h', got {_shown(text)}"
+        return f"must be a rate like '100/s', '30/min' or '5/h', got {shown(text)}"
     calls = float(match.group(1))
     if not 0 < calls <= MAX_RATE:
-        return f"the number of calls must be > 0 and at most {MAX_RATE:,.0f}, got {_shown(text)}"
+        return f"the number of calls must be > 0 and at most {MAX_RATE:,.0f}, got {shown(text)}"
     return calls, RATE_UNITS[match.group(2)]
 
 

@@ -13,7 +13,6 @@ runtime code that honours it.
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -40,18 +39,29 @@ from .operators import (
     convert_window,
     function_label,
 )
+from .values import (
+    MAX_BACKOFF,
+    MAX_CONCURRENCY,
+    MAX_QUEUE_SIZE,
+    MAX_RETRIES,
+    Check,
+    check_backoff,
+    check_bool,
+    check_executor,
+    check_on_error,
+    int_between,
+    note,
+    same,
+    seconds,
+    to_float,
+)
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
-    "EXECUTORS",
-    "MAX_BACKOFF",
-    "MAX_CONCURRENCY",
-    "MAX_QUEUE_SIZE",
-    "MAX_RETRIES",
-    "MAX_SECONDS",
     "NODE_OPTION_NAMES",
     "OPTIONS",
     "OPTION_NAMES",
+    "UPSTREAM_CONCURRENCY",
     "NodeOptions",
     "Option",
     "markdown_table",
@@ -65,118 +75,19 @@ __all__ = [
 #: see bench/RESULTS.md) while still bounding memory per edge.
 DEFAULT_QUEUE_SIZE = 1024
 
-#: Upper bounds: beyond them a value is a mistake, not a configuration (a
-#: link of 10**30 items, or 10**12 workers, would exhaust memory long before
-#: it was reached). Documented in docs/options.md.
-MAX_CONCURRENCY = 10_000
-MAX_QUEUE_SIZE = 10_000_000
-MAX_RETRIES = 1_000
-MAX_SECONDS = 365 * 24 * 3600.0
-MAX_BACKOFF = 1_000.0
 
-EXECUTORS = ("async", "thread", "process")
+#: Default ``concurrency`` of a transform written in the original calling
+#: style (first parameter ``self``) when the spec does not set it: the
+#: original overlapped every call (a task per item); this bounds that.
+UPSTREAM_CONCURRENCY = 64
 
 #: Places a spec can set an option: in a node, in ``defaults``, or (upstream
 #: style) in a node's ``properties``.
 NODE, DEFAULTS, PROPERTIES = "node", "defaults", "properties"
 
-#: A check returns None (valid), a message, or ``(sub-path, message)`` pairs for the
-#: keys of a mapping value (``nodes.agg.window.slide: ...``).
-Check = Callable[[Any], "str | list[tuple[str, str]] | None"]
 
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _to_float(value: Any) -> Any:
-    return None if value is None else float(value)
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _finite(v: Any) -> float | None:
-    """``v`` as a finite float, or None (also for ints too large for a float)."""
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        return None
-    try:
-        number = float(v)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _int_between(low: int, high: int) -> Check:
-    def check(v: Any) -> str | None:
-        if not _is_int(v) or not low <= v <= high:
-            return f"must be an integer from {low} to {high:,}, got {_shown(v)}"
-        return None
-
-    return check
-
-
-def _seconds(
-    *, low: float, strict: bool, nullable: bool, what: str = "a number of seconds"
-) -> Check:
-    def check(v: Any) -> str | None:
-        if v is None and nullable:
-            return None
-        number = _finite(v)
-        too_low = number is None or (number <= low if strict else number < low)
-        if too_low or number is None or number > MAX_SECONDS:
-            bound = f"> {low:g}" if strict else f">= {low:g}"
-            null = " or null" if nullable else ""
-            return f"must be {what} {bound} and at most {MAX_SECONDS:,.0f}{null}, got {_shown(v)}"
-        return None
-
-    return check
-
-
-def _check_backoff(v: Any) -> str | None:
-    number = _finite(v)
-    if number is None or not 1 <= number <= MAX_BACKOFF:
-        return (
-            f"must be a multiplier from 1 to {MAX_BACKOFF:g} (1 = fixed delay, 2 = doubling), "
-            f"got {_shown(v)}"
-        )
-    return None
-
-
-def _check_bool(v: Any) -> str | None:
-    return None if isinstance(v, bool) else f"must be true or false, got {_shown(v)}"
-
-
-def _check_on_error(v: Any) -> str | None:
-    if not isinstance(v, str) or not v:
-        return f"must be 'raise', 'skip' or the name of a dead-letter node, got {_shown(v)}"
-    return None
-
-
-def _check_executor(v: Any) -> str | None:
-    if v is not None and v not in EXECUTORS:
-        return f"must be one of {', '.join(EXECUTORS)}, got {_shown(v)}"
-    return None
-
-
-def _shown(v: Any) -> str:
-    """A value in a message: short, whatever its size (10**400 has 401 digits)."""
-    text = (
-        repr(v) if not _is_int(v) or abs(v) < 10**30 else f"an integer of {len(str(abs(v)))} digits"
-    )
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _note(label: str) -> Callable[[Any], str]:
-    def note(value: Any) -> str:
-        return f"{label} {value:g}" if isinstance(value, float) else f"{label} {value}"
-
-    return note
-
-
-def _g(seconds: float) -> str:
-    return f"{seconds:g} s"
+def _g(value: float) -> str:
+    return f"{value:g} s"
 
 
 def _batch_note(value: BatchOption) -> str:
@@ -226,7 +137,7 @@ class Option:
     kind: str
     doc: str
     check: Check
-    convert: Callable[[Any], Any] = _same
+    convert: Callable[[Any], Any] = same
     where: frozenset[str] = frozenset({NODE, DEFAULTS})
     note: Callable[[Any], str] | None = None
     drawn: str = ""
@@ -240,7 +151,7 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "bool",
         "several inputs: true = zip (one item from each, in graph order), false = merge (arrival order)",
-        _check_bool,
+        check_bool,
         where=frozenset({NODE, DEFAULTS, PROPERTIES}),
         drawn="the node's tag: 'zip of N inputs' or 'merge of N inputs'",
         remote=True,
@@ -249,16 +160,17 @@ OPTIONS: tuple[Option, ...] = (
         "concurrency",
         1,
         f"integer 1..{MAX_CONCURRENCY:,}",
-        "calls in flight at once (N long-lived workers, started as items arrive)",
-        _int_between(1, MAX_CONCURRENCY),
-        note=_note("concurrency"),
+        "calls in flight at once (up to N workers, started as items arrive); default 1, "
+        f"but {UPSTREAM_CONCURRENCY} for a transform written in the original style (self first)",
+        int_between(1, MAX_CONCURRENCY),
+        note=note("concurrency"),
     ),
     Option(
         "queue_size",
         DEFAULT_QUEUE_SIZE,
         f"integer 0..{MAX_QUEUE_SIZE:,}",
         "capacity of each input link; 0 = unbounded (warns)",
-        _int_between(0, MAX_QUEUE_SIZE),
+        int_between(0, MAX_QUEUE_SIZE),
         drawn="on each input edge: 'cap N' or 'unbounded'",
     ),
     Option(
@@ -266,47 +178,47 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "bool",
         "keep input order when concurrency > 1",
-        _check_bool,
+        check_bool,
     ),
     Option(
         "retries",
         0,
         f"integer 0..{MAX_RETRIES:,}",
         "calls made again after a failure before it counts",
-        _int_between(0, MAX_RETRIES),
-        note=_note("retries"),
+        int_between(0, MAX_RETRIES),
+        note=note("retries"),
     ),
     Option(
         "retry_delay",
         0.0,
         "seconds >= 0",
         "pause before the first retry",
-        _seconds(low=0, strict=False, nullable=False),
-        _to_float,
+        seconds(low=0, strict=False, nullable=False),
+        to_float,
     ),
     Option(
         "backoff",
         1.0,
         f"number 1..{MAX_BACKOFF:g}",
         "multiplier of the pause after each retry (1 = fixed, 2 = doubling)",
-        _check_backoff,
-        _to_float,
+        check_backoff,
+        to_float,
     ),
     Option(
         "timeout",
         None,
         "seconds > 0 or null",
         "a call longer than this fails (with TimeoutError)",
-        _seconds(low=0, strict=True, nullable=True),
-        _to_float,
-        note=_note("timeout"),
+        seconds(low=0, strict=True, nullable=True),
+        to_float,
+        note=note("timeout"),
     ),
     Option(
         "on_error",
         "raise",
         "raise | skip | node name",
         "after the retries: stop the run, count and go on, or send a DeadLetter to that node",
-        _check_on_error,
+        check_on_error,
         note=lambda v: "on_error skip" if v == "skip" else "",
         drawn="'on_error skip' in the label; a dead-letter node: a dashed red edge to it",
     ),
@@ -315,15 +227,15 @@ OPTIONS: tuple[Option, ...] = (
         None,
         "async | thread | process",
         "where the function runs; plain def: thread (default) or process",
-        _check_executor,
-        note=_note("executor"),
+        check_executor,
+        note=note("executor"),
     ),
     Option(
         "collect",
         False,
         "bool",
         "keep the node's results in result.outputs[name]",
-        _check_bool,
+        check_bool,
     ),
     Option(
         "batch",

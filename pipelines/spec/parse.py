@@ -9,23 +9,46 @@ structure, each node, dead-letter routes, then per-node checks
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import Problem
-from .calling import Signature, classify
+from .calling import INJECTABLE, Signature, classify, injected_names
 from .checks import check_node
+from .hooks import parse_node_hooks, parse_run_hooks
 from .model import GraphSpec, NodeSpec
 from .operators import as_is, function_refs, key_value
-from .options import NODE_OPTION_NAMES, NodeOptions, parse_defaults, parse_options, unknown_key
+from .options import (
+    NODE_OPTION_NAMES,
+    UPSTREAM_CONCURRENCY,
+    NodeOptions,
+    parse_defaults,
+    parse_options,
+    unknown_key,
+)
 from .resolve import ResolveError, resolve_coro, resolve_function
+from .resources import parse_context, parse_resources
+from .subgraphs import Flattened, flatten
 
 __all__ = ["NODE_KEYS", "TOP_LEVEL_KEYS", "collect_spec"]
 
-TOP_LEVEL_KEYS = ("nodes", "graph", "name", "version", "defaults", "env", "description")
+TOP_LEVEL_KEYS = (
+    "nodes",
+    "graph",
+    "name",
+    "version",
+    "defaults",
+    "env",
+    "description",
+    "hooks",
+    "context",
+    "context_mode",
+    "resources",
+)
 #: Keys of a node that are not options.
-NODE_KEYS = ("coro", "args", "properties")
+NODE_KEYS = ("coro", "args", "properties", "hooks")
 
 
 def collect_spec(
@@ -45,9 +68,11 @@ def collect_spec(
             "", f"a spec must be a mapping with 'nodes' and 'graph', got {type(spec).__name__}"
         )
         return GraphSpec({}, source=source), [problem], []
-    parser = _Parser(coro_map, base_dir)
-    parsed = parser.parse(spec, source)
-    return parsed, parser.problems, parser.edges
+    flat = flatten(spec, base_dir, source)
+    parser = _Parser(coro_map, base_dir, flat)
+    parsed = parser.parse(flat.spec, source)
+    problems = flat.problems + [Problem(flat.translate(p.path), p.message) for p in parser.problems]
+    return parsed, problems, parser.edges
 
 
 def _as_outputs(value: Any) -> list[Any] | None:
@@ -63,9 +88,13 @@ def _as_outputs(value: Any) -> list[Any] | None:
 class _Parser:
     """One parse: the problems and edges found so far, and the resolution context."""
 
-    def __init__(self, coro_map: Callable[[Any], Any] | None, base_dir: Path | None) -> None:
+    def __init__(
+        self, coro_map: Callable[[Any], Any] | None, base_dir: Path | None, flat: Flattened
+    ) -> None:
         self.coro_map = coro_map
         self.base_dir = base_dir
+        self.flat = flat
+        self.available: tuple[str, ...] = INJECTABLE  # names a function can declare
         self.problems: list[Problem] = []
         self.edges: list[tuple[str, str]] = []
         self.outputs: dict[str, list[str]] = {}
@@ -91,6 +120,12 @@ class _Parser:
         if not isinstance(env, Mapping):
             self.add("env", "must be a mapping")
             env = {}
+        resources = parse_resources(spec.get("resources"), self.base_dir, self.problems)
+        self.available = (*INJECTABLE, *resources)
+        context, context_mode = parse_context(
+            spec.get("context"), spec.get("context_mode"), self.problems
+        )
+        hooks = parse_run_hooks(spec.get("hooks"), self.base_dir, self.problems)
         names = self._node_names(raw_nodes)
         self._structure(raw_graph, names)
         nodes: dict[str, NodeSpec] = {}
@@ -100,11 +135,21 @@ class _Parser:
                 nodes[name] = node
         self._dead_letters(nodes)
         for node in nodes.values():
+            node.inject = injected_names(node.signature, node.args, self.available, node.is_source)
+            node.group = self.flat.group(node.name)
             if self.structure_unsure and not node.inputs:
                 continue
             check_node(node, self.problems)
         return GraphSpec(
-            nodes, name=spec.get("name"), version=spec.get("version"), env=dict(env), source=source
+            nodes,
+            name=spec.get("name"),
+            version=spec.get("version"),
+            env=dict(env),
+            source=source,
+            hooks=hooks,
+            resources=resources,
+            context=context,
+            context_mode=context_mode,
         )
 
     def _section(self, spec: Mapping[Any, Any], key: str, what: str) -> Mapping[Any, Any]:
@@ -161,7 +206,7 @@ class _Parser:
         seen: set[str] = set()
         good: list[str] = []
         for target in outs:
-            if not isinstance(target, str):
+            if not isinstance(target, str) or not target:
                 if target not in self._bad_names:
                     self.add(where, f"output names must be strings, got {target!r}")
                 self.structure_unsure = True
@@ -192,17 +237,19 @@ class _Parser:
         if not isinstance(args, Mapping) or not all(isinstance(k, str) for k in args):
             self.add(f"{path}.args", "must be a mapping of keyword arguments")
             args = {}
-        functions = self._functions(path, options)
+        base_dir = self.flat.base_dir(name, self.base_dir)
+        functions = self._functions(path, options, base_dir)
+        if raw.get("coro") is None and options.reduce is None and options.join is None:
+            self.add(f"{path}.coro", "missing: every node needs a coro")
+            return None
+        hooks = parse_node_hooks(raw.get("hooks"), f"{path}.hooks", base_dir, self.problems)
         if raw.get("coro") is None:
-            if options.reduce is None and options.join is None:
-                self.add(f"{path}.coro", "missing: every node needs a coro")
-                return None
             # A reduce or join node may leave its function out: it emits
             # (key, value) or (left, right) as they are (docs/operators.md).
             coro = key_value if options.window is not None else as_is
         else:
             try:
-                coro = resolve_coro(raw["coro"], self.coro_map, self.base_dir)
+                coro = resolve_coro(raw["coro"], self.coro_map, base_dir)
             except ResolveError as exc:
                 self.add(f"{path}.coro", str(exc))
                 return None
@@ -210,6 +257,10 @@ class _Parser:
         if isinstance(signature, str):
             self.add(f"{path}.coro", signature)
             return None
+        upstream_transform = signature.upstream and bool(self.inputs.get(name))
+        if upstream_transform and "concurrency" not in raw and "concurrency" not in defaults:
+            # The original overlapped every call of such a transform.
+            options = dataclasses.replace(options, concurrency=UPSTREAM_CONCURRENCY)
         return NodeSpec(
             name,
             coro,
@@ -219,16 +270,17 @@ class _Parser:
             signature,
             outputs=tuple(self.outputs.get(name, ())),
             inputs=tuple(self.inputs.get(name, ())),
+            hooks=hooks,
             functions=functions,
         )
 
-    def _functions(self, path: str, options: NodeOptions) -> dict[str, Any]:
+    def _functions(self, path: str, options: NodeOptions, base_dir: Path | None) -> dict[str, Any]:
         """Resolve the functions the options name (``key``, ``window.time``...), like ``coro``."""
         functions: dict[str, Any] = {}
         for where, value, may_be_async in function_refs(options):
             try:
                 functions[where] = resolve_function(
-                    value, self.coro_map, self.base_dir, may_be_async=may_be_async
+                    value, self.coro_map, base_dir, may_be_async=may_be_async
                 )
             except ResolveError as exc:
                 self.add(f"{path}.{where}", str(exc))

@@ -171,6 +171,10 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
             "dropped": 0,
             "peak_depth": 0,
             "peak_in_flight": 0,
+            "busy": None,
+            "latency_p50": None,
+            "latency_p95": None,
+            "latency_max": None,
             "link_dropped": {},
         },
         "double": {
@@ -181,6 +185,10 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
             "dropped": 0,
             "peak_depth": stats["double"]["peak_depth"],
             "peak_in_flight": 1,
+            "busy": None,
+            "latency_p50": None,
+            "latency_p95": None,
+            "latency_max": None,
             "link_dropped": {},
         },
         "out": {
@@ -191,6 +199,10 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
             "dropped": 0,
             "peak_depth": stats["out"]["peak_depth"],
             "peak_in_flight": 1,
+            "busy": None,
+            "latency_p50": None,
+            "latency_p95": None,
+            "latency_max": None,
             "link_dropped": {},
         },
     }
@@ -438,7 +450,7 @@ def test_validate_prints_a_summary_line_per_valid_spec():
     done = pipelines("validate", NUMBERS, SPECS / "demo.yaml")
     assert done.returncode == 0
     assert done.stdout == (
-        f"{NUMBERS}: ok: 3 nodes, 2 edges, 1 sources (numbers), 1 sinks (out)\n"
+        f"{NUMBERS}: ok: 3 nodes, 2 edges, 1 source (numbers), 1 sink (out)\n"
         f"{SPECS / 'demo.yaml'}: ok: 9 nodes, 9 edges, 2 sources (left, right), 2 sinks (report, rejects)\n"
     )
 
@@ -446,7 +458,7 @@ def test_validate_prints_a_summary_line_per_valid_spec():
 def test_validate_prints_every_problem_with_its_key_path_and_exits_2():
     done = pipelines("validate", SPECS / "invalid.yaml", NUMBERS)
     assert done.returncode == 2
-    assert done.stdout == f"{NUMBERS}: ok: 3 nodes, 2 edges, 1 sources (numbers), 1 sinks (out)\n"
+    assert done.stdout == f"{NUMBERS}: ok: 3 nodes, 2 edges, 1 source (numbers), 1 sink (out)\n"
     problems = [line for line in done.stderr.splitlines() if line.startswith("  - ")]
     assert [p.split(":")[0] for p in problems] == [
         "  - graph.double",

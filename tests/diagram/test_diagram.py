@@ -228,7 +228,7 @@ def test_a_run_annotates_items_failures_and_peak_depths(demo_result):
     # Each edge shows the peak input depth of the node it feeds.
     for (_tail, head), attrs in edges.items():
         assert attrs["label"].split("\\n")[-1] == f"peak {demo_result.stats[head].peak_depth}"
-    assert re.fullmatch(r"word-check: completed in \d+\.\d\d s", graph["label"])
+    assert re.fullmatch(r"word-check: completed in (\d+\.\d ms|\d+\.\d\d s)", graph["label"])
 
 
 @needs_dot

@@ -8,7 +8,7 @@ import logging
 import pytest
 from engine_funcs import chain_spec
 
-from pipelines import Event, NodeStats, PipelineError, Plumber, RunResult
+from pipelines import Event, NodeStats, PipelineError, Plumber, RunResult, SubscriberWarning
 
 
 async def _inc(item):
@@ -178,8 +178,12 @@ async def test_a_failing_subscriber_does_not_break_the_run(caplog):
         raise RuntimeError("observer bug")
 
     plumber.subscribe(broken)
-    with caplog.at_level(logging.ERROR, logger="pipelines"):
+    with (
+        caplog.at_level(logging.ERROR, logger="pipelines"),
+        pytest.warns(SubscriberWarning, match="raised RuntimeError: observer bug") as warned,
+    ):
         result = await plumber.run()
+    assert len(warned) == 1  # once per subscriber, however many events failed
     assert result.status == "completed"
     assert result.outputs["out"] == [3, 4, 5]
     assert any("observer bug" in (r.exc_text or "") or r.exc_info for r in caplog.records)

@@ -345,3 +345,34 @@ async def test_a_spec_folder_module_named_like_a_loaded_module_does_not_replace_
     assert result.outputs["w"] == ["local 1", "local 2"]
     assert sys.modules["json"] is before
     assert json.loads("[1]") == [1]
+
+
+def test_a_spec_file_over_the_size_limit_is_refused_before_parsing(tmp_path, monkeypatch):
+    from pipelines.spec import loader
+
+    monkeypatch.setattr(loader, "MAX_SPEC_BYTES", 1000)
+    path = tmp_path / "big.yaml"
+    path.write_text("nodes: {}\n" + "# padding\n" * 200)
+    with pytest.raises(SpecError) as caught:
+        Plumber.from_file(path)
+    (problem,) = caught.value.problems
+    assert problem.message.startswith("the file is 0.0 MB; spec files larger than 0 MB are refused")
+
+
+def test_the_documented_spec_size_limit_is_10_mb():
+    from pipelines.spec.loader import MAX_SPEC_BYTES
+
+    assert MAX_SPEC_BYTES == 10 * 1024 * 1024
+
+
+def test_yaml_is_read_with_a_safe_loader_even_the_fast_one(tmp_path):
+    import yaml
+
+    from pipelines.spec import loader
+
+    assert loader._SafeLoader in (getattr(yaml, "CSafeLoader", None), yaml.SafeLoader)
+    path = tmp_path / "evil.yaml"
+    path.write_text("nodes: !!python/object/apply:os.system ['echo hacked']\ngraph: {}\n")
+    with pytest.raises(SpecError) as caught:
+        Plumber.from_file(path)
+    assert "could not determine a constructor" in str(caught.value)

@@ -87,3 +87,22 @@ async def check(entry: str, max_len: int = 4) -> str:
 
 async def reject(dead: DeadLetter) -> str:
     return f"{dead.node}: {dead.item} ({dead.error})"
+
+
+async def chatty(x: int) -> int:
+    """Print to stdout from the node itself (the --json test keeps stdout clean)."""
+    print(f"chatty says {x}")
+    return x
+
+
+def chatty_thread(x: int) -> int:
+    """The same from a plain def, which runs in a thread."""
+    print(f"thread says {x}")
+    return x
+
+
+async def exits(x: int, code: int = 3) -> int:
+    """Call sys.exit on the second item."""
+    if x == 2:
+        sys.exit(code)
+    return x

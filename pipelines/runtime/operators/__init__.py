@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...spec.calling import Shape
 from ..calls import make_invoke
+from ..hooks import with_hooks
 from ..policy import with_policy
 from ..taking import drain_inputs
 from .batch import Batcher
@@ -46,6 +47,8 @@ def make_calls(node: Node) -> Calls:
     units = opts.batch is not None or opts.window is not None or opts.reduce is not None
     gate = TokenBucket(opts.rate, node.clock).acquire if opts.rate is not None else None
     invoke = with_policy(make_invoke(node, many, units=units), opts, node.stats, gate=gate)
+    invoke = with_hooks(invoke, spec.hooks)  # hooks see units: a list, a window, a pair
+    node.use_invoke(invoke, None)  # calls read node.invoke: sampling can time one
     batch = opts.batch is not None
     if opts.concurrency == 1:
         return SerialCalls(node, invoke, batch=batch, many=many)

@@ -7,10 +7,12 @@ calls the node's function on each unit (with its retries, timeout, rate and
 ``on_error``) and sends the results on.
 
 With ``concurrency: 1`` a unit is called inline by the operator's own loop.
-With ``concurrency: N`` a pool of N long-lived workers calls them: units
-without a key go to whichever worker is free; units with a key go to the
-worker ``hash(key) % N``, so one key's units are called in order by one
-worker while other keys run in parallel. With ``ordered: true`` (the
+With ``concurrency: N`` a pool of up to N long-lived workers calls them:
+units without a key go to whichever worker is free (a new worker starts
+when a unit is queued while every started one is busy); units with a key
+go to the worker of lane ``hash(key) % N`` (started with its lane's first
+unit), so one key's units are called in order by one worker while other
+keys run in parallel. With ``ordered: true`` (the
 default) results leave in the order the units were made. Memory stays
 bounded: a worker's queue holds at most :data:`LANE_CAPACITY` units, and
 the reorder buffer at most ``N * (LANE_CAPACITY + 2)`` results.
@@ -24,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..policy import handle_failure
+from ..signals import Escalated, is_failure
 from .emit import Emitter
 
 if TYPE_CHECKING:
@@ -71,15 +74,18 @@ class Calls:
     async def call(self, unit: Any, held: int) -> Any:
         """One call, its failure handled per ``on_error``; :data:`_SKIP` when it failed."""
         try:
-            result = await self.invoke(unit)
-        except Exception as exc:
+            # node.invoke: the plain invoke, or a sampling wrapper for one call
+            result = await (self.node.invoke or self.invoke)(unit)
+        except BaseException as exc:
+            if not is_failure(exc):
+                raise
             self.held -= held
             await self.failed(unit, held, exc)
             return _SKIP
         self.held -= held
         return result
 
-    async def failed(self, unit: Any, held: int, exc: Exception) -> None:
+    async def failed(self, unit: Any, held: int, exc: BaseException) -> None:
         """A call failed for good: ``on_error`` decides (a batch counts its items as failed)."""
         if self.batch and held > 1:
             self.node.stats.failed += held - 1
@@ -116,8 +122,10 @@ class SerialCalls(Calls):
         # The batch fast path: one call per list, its results sent in bulk.
         self.held = held
         try:
-            result = await self.invoke(unit)
-        except Exception as exc:
+            result = await (self.node.invoke or self.invoke)(unit)
+        except BaseException as exc:
+            if not is_failure(exc):
+                raise
             self.held = 0
             await self.failed(unit, held, exc)
             return
@@ -162,7 +170,11 @@ class PoolCalls(Calls):
         self.pending: dict[int, Any] = {}
         self.emitting = False
         self.in_flight = 0
-        self.running = 0
+        self.running = 0  # workers started and not finished
+        self.busy = 0  # unkeyed workers holding a unit
+        self.started: list[bool] = [False] * lanes  # keyed: a worker per lane, on demand
+        self.workers = 0  # unkeyed: workers started
+        self.group: asyncio.TaskGroup | None = None
         self.parked: asyncio.Future[None] | None = None
         self.submit = self._submit
 
@@ -175,31 +187,50 @@ class PoolCalls(Calls):
         lane.append((self.made, unit, held))
         self.made += 1
         self.held += held
+        if self.keyed:
+            if not self.started[index]:
+                self.started[index] = True
+                self._spawn(index)
+        elif self.workers < self.size and len(lane) > self.workers - self.busy:
+            self.workers += 1  # every started worker is busy: one more
+            self._spawn(0)
         _wake(self.lane_waiters[index], self.node)
 
     async def run(self, feed: Callable[[], Awaitable[None]]) -> None:
         """The workers run while ``feed`` does; then they finish what is queued."""
         node = self.node
         board = node.board
-        self.running = self.size
-        board.join(self.size)
-        async with asyncio.TaskGroup() as tg:
-            for i in range(self.size):
-                lane = i if self.keyed else 0
-                tg.create_task(self._worker(lane), name=f"pipelines:{node.name}:worker{i}")
-            await feed()
-            self.closed = True
-            for waiters in self.lane_waiters:
-                _wake(waiters, node)
-            if self.running:
-                # The node now waits for its workers (a stall board actor must say so).
-                self.parked = asyncio.get_running_loop().create_future()
-                board.wait(self.parked, f"{node.name}: waits for its workers")
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self.group = tg
+                await feed()
+                self.closed = True
+                for waiters in self.lane_waiters:
+                    _wake(waiters, node)
+                if self.running:
+                    # The node now waits for its workers (a stall board actor must say so).
+                    self.parked = asyncio.get_running_loop().create_future()
+                    board.wait(self.parked, f"{node.name}: waits for its workers")
+        finally:
+            self.group = None
+
+    def _spawn(self, lane: int) -> None:
+        """Start a worker on ``lane`` (an actor of the stall board at once)."""
+        assert self.group is not None
+        self.node.board.join(1)
+        self.running += 1
+        name = f"pipelines:{self.node.name}:worker{self.running - 1}"
+        self.group.create_task(self._worker(lane), name=name)
 
     async def _worker(self, index: int) -> None:
         board = self.node.board
         try:
             await self._work(index)
+        except (KeyboardInterrupt, SystemExit) as exc:
+            # Raised out of a task, these would leave the event loop at once;
+            # the run stops cleanly first and then raises them as themselves.
+            board.disable()
+            raise Escalated(self.node.name, exc) from exc
         except BaseException:
             board.disable()
             raise
@@ -221,19 +252,23 @@ class PoolCalls(Calls):
             seq, unit, held = lane.popleft()
             if self.space_waiters:
                 _wake(self.space_waiters, self.node)
+            self.busy += 1
             self.in_flight += 1
             if self.in_flight > stats.peak_in_flight:
                 stats.peak_in_flight = self.in_flight
             try:
-                result = await self.call(unit, held)
+                try:
+                    result = await self.call(unit, held)
+                finally:
+                    self.in_flight -= 1
+                if not self.ordered:
+                    await self.deliver(result)
+                    continue
+                self.pending[seq] = result
+                if not self.emitting:
+                    await self._send_ready()
             finally:
-                self.in_flight -= 1
-            if not self.ordered:
-                await self.deliver(result)
-                continue
-            self.pending[seq] = result
-            if not self.emitting:
-                await self._send_ready()
+                self.busy -= 1
 
     async def _send_ready(self) -> None:
         """Send the results that are next in order (one worker at a time)."""

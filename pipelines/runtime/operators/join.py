@@ -21,6 +21,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..policy import handle_failure
+from ..signals import is_failure
 from .calling import NO_KEY, Calls
 from .waiting import wait_inputs
 
@@ -99,7 +100,9 @@ class Join:
         try:
             key = self.key_fn(item)
             hash(key)
-        except Exception as exc:
+        except BaseException as exc:
+            if not is_failure(exc):
+                raise
             await handle_failure(self.node, item, exc)
             return
         entry = _Waiting(item, side, key, now)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..policy import handle_failure
+from ..signals import is_failure
 from ..taking import END, take_one, take_zip
 from .calling import NO_KEY, Calls
 
@@ -37,7 +38,9 @@ async def run_plain(node: Node, calls: Calls) -> None:
             try:
                 key = key_fn(item)
                 hash(key)
-            except Exception as exc:
+            except BaseException as exc:
+                if not is_failure(exc):
+                    raise
                 await handle_failure(node, item, exc)
                 continue
         await calls.submit(item, 1, key)

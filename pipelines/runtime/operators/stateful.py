@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..policy import handle_failure
+from ..signals import is_failure
 from ..taking import END
 from .calling import NO_KEY, Calls
 from .units import Window
@@ -173,7 +174,9 @@ class Stateful:
                 self._drop("late", "a late item (its windows had closed): %s", _short(item))
                 return
             await self._put(placed, item)
-        except Exception as exc:
+        except BaseException as exc:
+            if not is_failure(exc):
+                raise
             await handle_failure(node, item, exc)
             return
         if self.time_fn is not None:

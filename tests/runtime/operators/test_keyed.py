@@ -69,3 +69,29 @@ async def test_key_alone_with_concurrency_one_runs_the_plain_loop():
     assert Plumber(spec).plan.nodes["k"].options.operated is True
     result = await run_spec(_spec(same, 5))
     assert result.outputs["k"] == [0, 1, 2, 3, 4]
+
+
+async def test_workers_start_on_demand_one_per_key_lane():
+    seen: list[int] = []
+
+    async def count_workers(x):
+        seen.append(sum("pipelines:k:worker" in t.get_name() for t in asyncio.all_tasks()))
+        return x
+
+    spec = _spec(count_workers, 6, concurrency=10_000)
+    result = await run_spec(spec)
+    assert result.outputs["k"] == list(range(6))
+    assert max(seen) == 3  # three keys: three lanes used, not 10,000 workers
+
+
+async def test_unkeyed_workers_start_when_every_started_one_is_busy():
+    gate = Gate(3)
+    spec = {
+        "nodes": {
+            "src": {"coro": list(range(3))},
+            "b": {"coro": gate.passage, "rate": "1000000/s", "concurrency": 500},
+        },
+        "graph": {"src": ["b"], "b": None},
+    }
+    await run_spec(spec)
+    assert gate.peak == 3  # three calls at once: three workers, no more were needed

@@ -112,3 +112,20 @@ def _mermaid(result):
 def test_a_link_refuses_an_unknown_policy():
     with pytest.raises(ValueError, match="unknown overflow policy 'drop_all'"):
         Link("a->b", 3, overflow="drop_all")
+
+
+async def test_stats_events_give_each_edge_s_drops():
+    plumber = Plumber(_spec("drop_newest"))
+    result = await plumber.run()
+    assert plumber.link_figures() == [
+        {
+            "source": "src",
+            "target": "c",
+            "kind": "data",
+            "capacity": 3,
+            "depth": 0,
+            "peak_depth": 3,
+            "dropped": 7,
+        }
+    ]
+    assert result.stats["c"].dropped == 7

@@ -1,0 +1,3 @@
+"""The original project's scripts beside these tests are data, not tests of this suite."""
+
+collect_ignore_glob = ["original/*"]
