@@ -60,6 +60,7 @@ class Node:
     __slots__ = (
         "bare_invoke",
         "board",
+        "calls",
         "clock",
         "collected",
         "dead_letter",
@@ -125,6 +126,8 @@ class Node:
         self.holding = False
         self.stop_cancels = 0
         self.link_dropped = 0  # overflow drops of the input links already in stats.dropped
+        #: Calls made, when they are not one per item received (operators: a list, a window).
+        self.calls: int | None = None
 
     def wire(
         self, inputs: list[Link], outs: list[Link], dead_letter: Link | None, board: Board
@@ -168,7 +171,8 @@ class Node:
         latency = self.latency
         if latency.count:
             mean = latency.total / latency.count
-            stats.busy = mean * (stats.received + stats.retried)
+            calls = stats.received if self.calls is None else self.calls
+            stats.busy = mean * (calls + stats.retried)
             stats.latency_p50 = latency.percentile(0.5)
             stats.latency_p95 = latency.percentile(0.95)
             stats.latency_max = latency.max

@@ -29,7 +29,8 @@ class Processor:
     Public attributes: ``name``, ``env_vars`` (the Plumber's env_vars),
     ``stats`` (:class:`~pipelines.NodeStats`, live), ``kind`` (``source``,
     ``transform`` or ``sink``), ``spec`` (the validated node spec),
-    ``clock`` (the run's clock) and ``uuid``. Made by the Plumber, one per node and run.
+    ``clock`` (the run's clock) and ``uuid``. Made by the Plumber, one per
+    node and run.
     """
 
     __slots__ = ("_node", "_uuid")

@@ -61,6 +61,7 @@ class Calls:
         self, node: Node, invoke: Callable[[Any], Awaitable[Any]], *, batch: bool, many: bool
     ) -> None:
         self.node = node
+        node.calls = 0  # a call is a unit, not an item: sampled busy time counts these
         self.invoke = invoke
         self.batch = batch
         self.many = many
@@ -73,6 +74,7 @@ class Calls:
 
     async def call(self, unit: Any, held: int) -> Any:
         """One call, its failure handled per ``on_error``; :data:`_SKIP` when it failed."""
+        self.node.calls += 1  # type: ignore[operator]
         try:
             # node.invoke: the plain invoke, or a sampling wrapper for one call
             result = await (self.node.invoke or self.invoke)(unit)
@@ -121,6 +123,7 @@ class SerialCalls(Calls):
     async def _submit_batch(self, unit: Any, held: int, key: Any) -> None:
         # The batch fast path: one call per list, its results sent in bulk.
         self.held = held
+        self.node.calls += 1  # type: ignore[operator]
         try:
             result = await (self.node.invoke or self.invoke)(unit)
         except BaseException as exc:

@@ -346,3 +346,22 @@ async def test_a_batch_function_can_run_in_a_process():
 
     result = await run_spec(_spec(_numbers(5), 2, fn=batch_squares, executor="process"))
     assert result.outputs["b"] == [0, 1, 4, 9, 16]
+
+
+async def test_sampled_busy_time_counts_calls_not_items():
+    from pipelines.runtime.sampling import arm
+
+    plumber: Plumber | None = None
+
+    async def total(xs):
+        assert plumber is not None
+        arm(plumber._nodes["b"])  # time the next call (sampling does this every 50 ms)
+        return [sum(xs)]
+
+    plumber = Plumber(_spec(_numbers(400), 100, fn=total), sample_calls=True)
+    result = await plumber.run()
+    stats = result.stats["b"]
+    node = plumber._nodes["b"]
+    assert node.calls == 4 and stats.received == 400
+    assert node.latency.count == 3  # calls 2, 3 and 4 were timed
+    assert stats.busy == pytest.approx(node.latency.mean() * 4)  # 4 calls, not 400 items
