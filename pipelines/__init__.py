@@ -23,6 +23,8 @@ from .errors import (
     UnboundedQueueWarning,
 )
 from .runtime import (
+    Context,
+    ContextProtected,
     DeadLetter,
     Event,
     NodeStats,
@@ -31,12 +33,15 @@ from .runtime import (
     Processor,
     RunResult,
     Window,
+    get_run_logger,
     run,
 )
 from .spec import DEFAULT_QUEUE_SIZE, NodeOptions
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
+    "Context",
+    "ContextProtected",
     "DeadLetter",
     "Event",
     "GraphStalled",
@@ -53,6 +58,7 @@ __all__ = [
     "UnboundedQueueWarning",
     "Window",
     "__version__",
+    "get_run_logger",
     "run",
 ]
 

@@ -6,25 +6,23 @@ share of requests (``failure_rate``). Which request fails depends only on
 ``(seed, id, attempt number)``, so a run is reproducible whatever order the
 concurrent requests arrive in.
 
-:class:`CustomerApi` also keeps the :class:`Settlement` of the records that
-extraction still owes, so that the graph's source can keep the API up until
-extraction is done.
+:class:`CustomerApi` is an async context manager: the demo's spec makes it a
+run resource, up from before the first node starts until after the last one
+has finished.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-__all__ = ["CustomerApi", "Settlement", "make_record"]
+__all__ = ["ApiStats", "CustomerApi", "make_record"]
 
 FIRST = ["ada", "grace", "alan", "edsger", "barbara", "donald", "margaret", "linus", "guido", "ken"]
 LAST = [
@@ -59,49 +57,6 @@ def make_record(seed: int, customer_id: int) -> dict[str, Any]:
     }
 
 
-class Settlement:
-    """The records extraction still owes: the API stays up until there are none.
-
-    The source calls :meth:`expect` before sending an id; the extract step
-    wraps each attempt in :meth:`attempt`. A record is settled when an
-    attempt succeeds or when its last allowed attempt fails (whatever the
-    node's ``on_error`` then does with it).
-    """
-
-    def __init__(self) -> None:
-        self._pending: set[int] = set()
-        self._attempts: Counter[int] = Counter()
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    def expect(self, customer_id: int) -> None:
-        self._pending.add(customer_id)
-        self._idle.clear()
-
-    @contextlib.contextmanager
-    def attempt(self, customer_id: int, retries: int) -> Iterator[None]:
-        """Wrap one attempt at ``customer_id`` (``retries``: the node's ``retries`` option)."""
-        self._attempts[customer_id] += 1
-        try:
-            yield
-        except (
-            BaseException
-        ):  # a failure, a timeout or a cancellation: settled if it was the last try
-            if self._attempts[customer_id] > retries:
-                self._settle(customer_id)
-            raise
-        self._settle(customer_id)
-
-    def _settle(self, customer_id: int) -> None:
-        self._pending.discard(customer_id)
-        if not self._pending:
-            self._idle.set()
-
-    async def wait(self) -> None:
-        """Return when every expected record is settled."""
-        await self._idle.wait()
-
-
 @dataclass
 class ApiStats:
     """What the API saw: requests, injected failures (503) and records served."""
@@ -122,7 +77,6 @@ class CustomerApi:
         self.seed = seed
         self.latency = latency
         self.stats = ApiStats()
-        self.settlement = Settlement()
         self.url: str | None = None
         self._requests_per_id: Counter[int] = Counter()
         self._runner: web.AppRunner | None = None
@@ -130,7 +84,16 @@ class CustomerApi:
 
     @property
     def running(self) -> bool:
+        """True between ``start()`` and ``stop()``."""
         return self._runner is not None
+
+    async def __aenter__(self) -> CustomerApi:
+        """Start the server (the demo's run resource: see ``etl_steps.customer_api``)."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     # -- server side -------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import SpecError
+from ..runtime.runlog import RUN_LOGGER
 
 __all__ = [
     "EXIT_FAILED",
@@ -111,17 +112,24 @@ class ConsoleHandler(logging.Handler):
 
 @contextlib.contextmanager
 def logging_to_console(verbose: bool) -> Iterator[ConsoleHandler]:
-    """Show the ``pipelines`` logger's records (DEBUG with ``verbose``, else WARNING) on stderr."""
+    """Show the ``pipelines`` logger's records (DEBUG with ``verbose``, else WARNING) on stderr.
+
+    Run logs (``get_run_logger()`` in nodes, the ``pipelines.run`` logger)
+    show from INFO up.
+    """
     handler = ConsoleHandler(console(stderr=True))
     logger = logging.getLogger("pipelines")
-    level = logger.level
+    run_logger = logging.getLogger(RUN_LOGGER)
+    level, run_level = logger.level, run_logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    run_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     try:
         yield handler
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+        run_logger.setLevel(run_level)
 
 
 @contextlib.contextmanager

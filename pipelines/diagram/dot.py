@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .labels import (
     DOT_SAFE,
+    Clusters,
     edge_lines,
     function_label,
     node_ids,
@@ -15,6 +16,7 @@ from .labels import (
     zip_position,
 )
 from .styles import (
+    CLUSTER_ATTRS,
     EDGE_ATTRS,
     EDGE_STYLES,
     FAILED_STYLE,
@@ -58,7 +60,9 @@ def to_digraph(plan: Plan, result: RunResult | None = None) -> graphviz.Digraph:
         dot.attr("graph", label=graphviz.nohtml(_dot_text([heading])), labelloc="t")
     dot.attr("node", **NODE_ATTRS)
     dot.attr("edge", **EDGE_ATTRS)
-    for name, attrs in g.nodes(data=True):
+
+    def add_node(container: Any, name: str) -> None:
+        attrs = g.nodes[name]
         node_stats = stats.get(name)
         style = {**NODE_STYLES[attrs["kind"]], **MODE_STYLES[attrs["mode"]]}
         if node_stats is not None and node_stats.failed:
@@ -67,12 +71,25 @@ def to_digraph(plan: Plan, result: RunResult | None = None) -> graphviz.Digraph:
         tooltip = (
             f"{name}: {raw}" if isinstance(raw, str) else f"{name}: {function_label(attrs['spec'])}"
         )
-        dot.node(
+        container.node(
             ids[name],
             label=graphviz.nohtml(_dot_text(node_lines(name, attrs, node_stats))),
             tooltip=graphviz.nohtml(_dot_text([tooltip])),
             **style,
         )
+
+    clusters = Clusters(g)
+
+    def add_group(container: Any, group: tuple[str, ...]) -> None:
+        for name in clusters.members[group]:
+            add_node(container, name)
+        for child in clusters.children[group]:
+            # A subgraph node is drawn as a dashed box around its nodes.
+            with container.subgraph(name=f"cluster_{len(ids) + id(child) % 100000}") as box:
+                box.attr(label=graphviz.nohtml(_dot_text([child[-1]])), **CLUSTER_ATTRS)
+                add_group(box, child)
+
+    add_group(dot, ())
     for source, target, attrs in g.edges(data=True):
         extra = {}
         position = zip_position(g, source, target)

@@ -18,6 +18,7 @@ __all__ = [
     "DOT_SAFE",
     "MERMAID_RESERVED",
     "MERMAID_SAFE",
+    "Clusters",
     "edge_lines",
     "function_label",
     "node_ids",
@@ -150,3 +151,30 @@ def title(plan: Plan, result: RunResult | None) -> str:
     if result is not None:
         parts.append(f"{result.status} in {format_seconds(result.duration)}")
     return ": ".join(parts)
+
+
+class Clusters:
+    """Nodes by the subgraph they sit in, to draw each subgraph as a box (a cluster).
+
+    ``members[group]`` are the nodes directly in ``group`` (a tuple of
+    qualified subgraph names, outermost first; ``()`` is the top level) and
+    ``children[group]`` the subgraphs directly inside it.
+    """
+
+    def __init__(self, graph: Any) -> None:
+        self.members: dict[tuple[str, ...], list[str]] = {(): []}
+        self.children: dict[tuple[str, ...], list[tuple[str, ...]]] = {(): []}
+        for name, attrs in graph.nodes(data=True):
+            group = tuple(attrs.get("group") or ())
+            for depth in range(1, len(group) + 1):
+                path = group[:depth]
+                if path not in self.members:
+                    self.members[path] = []
+                    self.children[path] = []
+                    self.children[path[:-1]].append(path)
+            self.members[group].append(name)
+
+    @property
+    def any(self) -> bool:
+        """True when the graph has at least one subgraph."""
+        return bool(self.children[()])

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from .labels import (
     MERMAID_RESERVED,
     MERMAID_SAFE,
+    Clusters,
     edge_lines,
     node_ids,
     node_lines,
@@ -44,12 +45,27 @@ def to_mermaid(plan: Plan, result: RunResult | None = None) -> str:
     if heading:
         out += ["---", f"title: {heading}", "---"]
     out.append("flowchart LR")
-    for name, attrs in g.nodes(data=True):
-        node_stats = stats.get(name)
-        opening, closing = MERMAID_SHAPES[attrs["kind"]]
-        label = _mermaid_text(node_lines(name, attrs, node_stats))
-        cls = "failed" if node_stats is not None and node_stats.failed else attrs["kind"]
-        out.append(f"    {ids[name]}{opening}{label}{closing}:::{cls}")
+    clusters = Clusters(g)
+    box_ids = node_ids(
+        [group[-1] for group in clusters.members if group], MERMAID_SAFE, MERMAID_RESERVED
+    )
+
+    def add_group(group: tuple[str, ...], indent: str) -> None:
+        for name in clusters.members[group]:
+            attrs = g.nodes[name]
+            node_stats = stats.get(name)
+            opening, closing = MERMAID_SHAPES[attrs["kind"]]
+            label = _mermaid_text(node_lines(name, attrs, node_stats))
+            cls = "failed" if node_stats is not None and node_stats.failed else attrs["kind"]
+            out.append(f"{indent}{ids[name]}{opening}{label}{closing}:::{cls}")
+        for child in clusters.children[group]:
+            # A subgraph node is drawn as a box around its nodes.
+            box = box_ids[child[-1]]
+            out.append(f'{indent}subgraph {box}["{_mermaid_text([child[-1]])}"]')
+            add_group(child, indent + "    ")
+            out.append(f"{indent}end")
+
+    add_group((), "    ")
     dead_links = []
     for index, (source, target, attrs) in enumerate(g.edges(data=True)):
         arrow = "-.->" if attrs["kind"] == "dead_letter" else "-->"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ALIASES",
+    "CLUSTER_ATTRS",
     "EDGE_ATTRS",
     "EDGE_STYLES",
     "EDGE_TAGS",
@@ -78,6 +79,15 @@ EDGE_STYLES: dict[str, dict[str, str]] = {
     "dead_letter": {"style": "dashed", "color": "#c62828", "fontcolor": "#c62828"},
 }
 EDGE_TAGS: dict[str, str] = {"data": "", "dead_letter": "dead letter"}
+
+#: Look of the box drawn around the nodes of a subgraph.
+CLUSTER_ATTRS: dict[str, str] = {
+    "style": "rounded,dashed",
+    "color": "#7a7a7a",
+    "fontcolor": "#4a4a4a",
+    "fontname": "Helvetica",
+    "fontsize": "11",
+}
 
 #: What a node that had failures looks like after a run.
 FAILED_STYLE: dict[str, str] = {"color": "#c62828", "fillcolor": "#fde2e2", "penwidth": "2.5"}

@@ -7,17 +7,21 @@ Knows the spec and plan layers, never a surface (the only exception:
 
 from __future__ import annotations
 
+from .context import Context, ContextProtected
 from .events import Event, EventBus
 from .link import Link
 from .operators import Window
 from .plumber import Plumber
 from .policy import DeadLetter
 from .processor import Processor
+from .runlog import get_run_logger
 from .runner import run
 from .sources import OutputQueue
 from .stats import NodeStats, RunResult
 
 __all__ = [
+    "Context",
+    "ContextProtected",
     "DeadLetter",
     "Event",
     "EventBus",
@@ -28,5 +32,6 @@ __all__ = [
     "Processor",
     "RunResult",
     "Window",
+    "get_run_logger",
     "run",
 ]

@@ -93,7 +93,7 @@ class Plumber:
         self._session: Session | None = None
         #: The id of the current (or last) run; set ``next_run_id`` to choose the next one.
         self.run_id: str | None = None
-        self._next_run_id: str | None = None
+        self.next_run_id: str | None = None
 
     @classmethod
     def from_file(
@@ -215,8 +215,8 @@ class Plumber:
         self._stop_mode = None
         pending_stop, self._pending_stop = self._pending_stop, None
         self._finished = asyncio.Event()
-        self.run_id = self._next_run_id or new_run_id()
-        self._next_run_id = None
+        self.run_id = self.next_run_id or new_run_id()
+        self.next_run_id = None
         session = Session(
             self._plan, self._nodes, self._edges, self._events, self._context, self.run_id
         )

@@ -102,7 +102,8 @@ class _Parser:
         # True when the graph section names unknown nodes or misses some: then
         # a node without inputs may not really be a source, so checks that
         # depend on its kind would only add misleading problems.
-        self.structure_unsure = False
+        # (A subgraph with a problem leaves the same doubt.)
+        self.structure_unsure = bool(flat.problems)
         self._signatures: dict[int, tuple[Any, Signature | str]] = {}
         self._bad_names: list[Any] = []  # node keys already reported as bad names
 

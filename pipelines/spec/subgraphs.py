@@ -33,6 +33,8 @@ __all__ = ["SEPARATOR", "Flattened", "flatten"]
 SEPARATOR = "/"
 
 _SUBGRAPH_KEYS = ("subgraph", "input", "output")
+#: A subgraph's input or output that names no inner node (already reported).
+_INVALID = "\x00invalid"
 _INNER_KEYS = ("nodes", "graph", "name", "version", "description", "defaults")
 
 
@@ -161,6 +163,8 @@ class _Level:
         where = f"{path}graph.{src}"
         if src in ends:
             exit_ = ends[src][1]
+            if exit_ == _INVALID:
+                return
             if exit_ is None:
                 if targets:
                     self.problem(where, f"subgraph {src!r} has no 'output', so it feeds no node")
@@ -174,6 +178,8 @@ class _Level:
         for target in [targets] if isinstance(targets, str) else targets:
             if target in ends:
                 entry = ends[target][0]
+                if entry == _INVALID:
+                    continue
                 if entry is None:
                     self.problem(where, f"subgraph {target!r} has no 'input', so nothing feeds it")
                     continue
@@ -227,7 +233,7 @@ class _Level:
                 self.problem(
                     f"{here}.{key}", f"no node {chosen!r} in the subgraph (nodes: {known})"
                 )
-                ends.append(None)
+                ends.append(_INVALID)
             else:
                 ends.append(self._end_of(qualified, chosen, inner_nodes, key))
         return (ends[0], ends[1])

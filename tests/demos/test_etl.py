@@ -21,12 +21,31 @@ ETL_YAML = ETL_DIR / "etl.yaml"
 COUNT = 40  # customers served by the API in etl.yaml
 
 
-def etl_plumber(db_path: Path, **source_args: Any) -> Plumber:
+def etl_plumber(db_path: Path, **api_args: Any) -> Plumber:
     """The demo's graph from etl.yaml, loading into ``db_path`` (like ``--set load.db_path=``)."""
     spec = yaml.safe_load(ETL_YAML.read_text())
     spec["nodes"]["load"]["args"]["db_path"] = str(db_path)
-    spec["nodes"]["customers"]["args"].update(source_args)
+    spec["resources"]["api"]["args"].update(api_args)
     return Plumber(spec, base_dir=ETL_DIR, source=str(ETL_YAML))
+
+
+@pytest.fixture
+def apis(monkeypatch):
+    """The CustomerApi objects the runs start (the run resource ``api``), in order."""
+    started: list[Any] = []
+
+    def watch(plumber: Plumber) -> list[Any]:
+        api_class = api_module(plumber).CustomerApi
+        start = api_class.start
+
+        async def start_and_keep(self: Any) -> None:
+            await start(self)
+            started.append(self)
+
+        monkeypatch.setattr(api_class, "start", start_and_keep)
+        return started
+
+    return watch
 
 
 def rows(db_path: Path) -> list[tuple[Any, ...]]:
@@ -46,10 +65,11 @@ def api_module(plumber: Plumber) -> ModuleType:
 
 
 async def test_every_record_is_loaded_exactly_once_despite_injected_failures(
-    tmp_path, no_pending_tasks
+    tmp_path, no_pending_tasks, apis
 ):
     db = tmp_path / "etl.db"
     plumber = etl_plumber(db)
+    started = apis(plumber)
 
     result = await plumber.run()
 
@@ -61,7 +81,7 @@ async def test_every_record_is_loaded_exactly_once_despite_injected_failures(
     assert stats["extract"].retried > 0
     assert stats["extract"].failed == 0
     assert stats["load"].received == COUNT
-    api = plumber.env_vars["etl.api"]
+    (api,) = started
     assert api.stats.failures > 0
     assert stats["extract"].retried == api.stats.failures  # every 503 was retried
     assert api.stats.served == COUNT
@@ -88,12 +108,13 @@ async def test_records_are_transformed(tmp_path):
         assert year == int(raw["signup"][:4])
 
 
-async def test_api_is_stopped_when_the_run_ends(tmp_path, no_pending_tasks):
+async def test_api_is_stopped_when_the_run_ends(tmp_path, no_pending_tasks, apis):
     plumber = etl_plumber(tmp_path / "etl.db")
+    started = apis(plumber)
 
     await plumber.run()
 
-    api = plumber.env_vars["etl.api"]
+    (api,) = started
     assert not api.running
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.ClientConnectionError):
@@ -112,15 +133,18 @@ async def test_same_seed_gives_the_same_run_and_a_rerun_replaces_the_table(tmp_p
     assert second.stats["extract"].retried == first.stats["extract"].retried
 
 
-async def test_api_that_keeps_failing_fails_the_run_and_is_stopped(tmp_path, no_pending_tasks):
+async def test_api_that_keeps_failing_fails_the_run_and_is_stopped(
+    tmp_path, no_pending_tasks, apis
+):
     plumber = etl_plumber(tmp_path / "etl.db", failure_rate=1.0)
+    started = apis(plumber)
 
     with pytest.raises(PipelineError) as info:
         await plumber.run()
 
     assert info.value.node == "extract"
     assert "503" in str(info.value)
-    assert not plumber.env_vars["etl.api"].running
+    assert not started[0].running
     no_pending_tasks()
 
 
@@ -130,8 +154,11 @@ async def test_cancelling_the_run_stops_the_api(tmp_path, monkeypatch, no_pendin
     started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     start = api_class.start
 
+    started_api: list[Any] = []
+
     async def start_and_tell(self: Any) -> None:
         await start(self)
+        started_api.append(self)
         started.set_result(None)
 
     monkeypatch.setattr(api_class, "start", start_and_tell)
@@ -142,12 +169,13 @@ async def test_cancelling_the_run_stops_the_api(tmp_path, monkeypatch, no_pendin
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert not plumber.env_vars["etl.api"].running
+    assert not started_api[0].running
     no_pending_tasks()
 
 
-async def test_a_graceful_stop_keeps_the_api_up_for_records_in_flight(tmp_path, monkeypatch):
+async def test_a_graceful_stop_keeps_the_api_up_for_records_in_flight(tmp_path, monkeypatch, apis):
     plumber = etl_plumber(tmp_path / "etl.db", latency=0.05)
+    started = apis(plumber)
     api_class = api_module(plumber).CustomerApi
     fetching: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     get_customer = api_class.get_customer
@@ -167,7 +195,7 @@ async def test_a_graceful_stop_keeps_the_api_up_for_records_in_flight(tmp_path, 
     assert result.stats["extract"].failed == 0
     assert result.stats["load"].emitted == COUNT
     assert [row[0] for row in rows(tmp_path / "etl.db")] == list(range(1, COUNT + 1))
-    assert not plumber.env_vars["etl.api"].running
+    assert not started[0].running
 
 
 async def test_cli_runs_the_demo(tmp_path):

@@ -31,3 +31,8 @@ def window_size(window) -> tuple[object, int, int]:
 def batch_squares(xs: list[int]) -> list[int]:
     """A batch node's function run in a worker process."""
     return [x * x for x in xs]
+
+
+def uses_db(item: int, db: object) -> int:
+    """A process function declaring a run resource (which cannot travel to a process)."""
+    return item

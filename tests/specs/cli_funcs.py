@@ -106,3 +106,11 @@ async def exits(x: int, code: int = 3) -> int:
     if x == 2:
         sys.exit(code)
     return x
+
+
+async def logs(x: int) -> int:
+    """Write one run-log record per item."""
+    from pipelines import get_run_logger
+
+    get_run_logger().info("got %s", x)
+    return x
