@@ -3,8 +3,8 @@
 Each :class:`Option` row holds an option's name, default, validation,
 conversion, where a spec may set it, how a diagram shows it, whether a remote
 client (the socket.io demo) may set it, and its documentation. Validation
-(:func:`parse_options`, :func:`parse_defaults`), the options table in
-``docs/options.md`` (:func:`markdown_table`, checked by a test), the diagram
+(:mod:`pipelines.spec.option_parsing`), the options table in
+``docs/options.md`` (generated there, checked by a test), the diagram
 labels and the demo server's sanitiser all read :data:`OPTIONS`; adding an
 option means adding a row here, a typed field on :class:`NodeOptions` and the
 runtime code that honours it.
@@ -12,19 +12,11 @@ runtime code that honours it.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..errors import Problem
-from .operators import (
-    OVERFLOW_POLICIES,
-    BatchOption,
-    JoinOption,
-    RateOption,
-    ReduceOption,
-    WindowOption,
+from .operator_checks import (
     check_batch,
     check_function,
     check_join,
@@ -37,6 +29,14 @@ from .operators import (
     convert_rate,
     convert_reduce,
     convert_window,
+)
+from .operators import (
+    OVERFLOW_POLICIES,
+    BatchOption,
+    JoinOption,
+    RateOption,
+    ReduceOption,
+    WindowOption,
     function_label,
 )
 from .values import (
@@ -64,10 +64,6 @@ __all__ = [
     "UPSTREAM_CONCURRENCY",
     "NodeOptions",
     "Option",
-    "markdown_table",
-    "parse_defaults",
-    "parse_options",
-    "unknown_key",
 ]
 
 #: Capacity of every input link unless a node sets ``queue_size``. Deep links
@@ -375,96 +371,3 @@ class NodeOptions:
 
 
 assert tuple(f.name for f in fields(NodeOptions)) == OPTION_NAMES, "NodeOptions must follow OPTIONS"
-
-
-def unknown_key(name: str, extra: tuple[str, ...] = ("coro", "args", "properties")) -> str:
-    """The message for a key that is not an option, with a close match if there is one."""
-    close = difflib.get_close_matches(name, (*OPTION_NAMES, *extra), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown option{hint}"
-
-
-def _take(name: str, value: Any, where: str, good: dict[str, Any], problems: list[Problem]) -> None:
-    option = _BY_NAME[name]
-    message = option.check(value)
-    if isinstance(message, str):
-        problems.append(Problem(where, message))
-    elif message:
-        problems.extend(Problem(f"{where}.{sub}" if sub else where, text) for sub, text in message)
-    else:
-        good[name] = option.convert(value)
-
-
-def parse_defaults(raw: Any, problems: list[Problem]) -> dict[str, Any]:
-    """Validate a spec's ``defaults`` section (options applied to every node)."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        problems.append(Problem("defaults", "must be a mapping of node options"))
-        return {}
-    good: dict[str, Any] = {}
-    for key, value in raw.items():
-        where = f"defaults.{key}"
-        option = _BY_NAME.get(key) if isinstance(key, str) else None
-        if option is None:
-            problems.append(Problem(where, unknown_key(str(key))))
-            continue
-        if DEFAULTS not in option.where:
-            problems.append(Problem(where, "cannot be set in defaults: set it on each node"))
-            continue
-        _take(key, value, where, good, problems)
-    return good
-
-
-def parse_options(
-    raw: Mapping[str, Any], path: str, defaults: Mapping[str, Any], problems: list[Problem]
-) -> NodeOptions:
-    """Build the :class:`NodeOptions` of one node from its spec mapping.
-
-    ``raw`` is the node's mapping; ``defaults`` the validated ``defaults``
-    section. Problems are appended (with their key path) instead of raised, so
-    that all of a spec's problems are reported together. Keys of ``raw`` that
-    are not options are left to the caller.
-    """
-    good: dict[str, Any] = dict(defaults)
-    for option in OPTIONS:
-        if NODE in option.where and option.name in raw:
-            _take(option.name, raw[option.name], f"{path}.{option.name}", good, problems)
-    props = raw.get("properties")
-    if props is not None:
-        if not isinstance(props, Mapping):
-            problems.append(Problem(f"{path}.properties", "must be a mapping"))
-        else:
-            known = ", ".join(o.name for o in OPTIONS if PROPERTIES in o.where)
-            for key, value in props.items():
-                where = f"{path}.properties.{key}"
-                prop = _BY_NAME.get(key) if isinstance(key, str) else None
-                if prop is None or PROPERTIES not in prop.where:
-                    problems.append(Problem(where, f"unknown property (known: {known})"))
-                else:
-                    _take(key, value, where, good, problems)
-    return NodeOptions(**good)
-
-
-def markdown_table() -> str:
-    """The options table of ``docs/options.md``, made from :data:`OPTIONS`."""
-    rows = [
-        "| option | type | default | set in | remote | what it does | drawn |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for o in OPTIONS:
-        default = (
-            "null"
-            if o.default is None
-            else str(o.default).lower()
-            if isinstance(o.default, bool)
-            else str(o.default)
-        )
-        where = ", ".join(w for w in (NODE, DEFAULTS, PROPERTIES) if w in o.where)
-        drawn = o.drawn or ("in the node's label when not the default" if o.note else "")
-        kind, doc, drawn = (text.replace("|", "\\|") for text in (o.kind, o.doc, drawn))
-        rows.append(
-            f"| `{o.name}` | {kind} | `{default}` | {where} | {'yes' if o.remote else 'no'} "
-            f"| {doc} | {drawn} |"
-        )
-    return "\n".join(rows) + "\n"

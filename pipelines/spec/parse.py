@@ -20,13 +20,11 @@ from .checks import check_node
 from .hooks import parse_node_hooks, parse_run_hooks
 from .model import GraphSpec, NodeSpec
 from .operators import as_is, function_refs, key_value
+from .option_parsing import parse_defaults, parse_options, unknown_key
 from .options import (
     NODE_OPTION_NAMES,
     UPSTREAM_CONCURRENCY,
     NodeOptions,
-    parse_defaults,
-    parse_options,
-    unknown_key,
 )
 from .resolve import ResolveError, resolve_coro, resolve_function
 from .resources import parse_context, parse_resources
