@@ -32,6 +32,7 @@ from bench.impls import LIBRARY, MODULES  # noqa: E402
 
 WORKLOADS = [
     "chain5",
+    "chain5-batch",
     "diamond",
     "io50",
     "mem1m",
@@ -47,7 +48,7 @@ PEERS = {"pypeln", "aiostream", "streamz"}
 # the peers are 5-30x slower than the baseline: by default they run these
 # workloads with N / PEER_SCALE (throughput is steady long before that)
 PEER_SCALE = 10
-PEER_SCALED = {"chain5", "diamond", "wide", "long"}
+PEER_SCALED = {"chain5", "chain5-batch", "diamond", "wide", "long"}
 # mem1m is about the engine's memory: peers only when named with --impl
 MEM_IMPLS = {"direct", "raw-queue", "raw-queue-batched", "pipelines"}
 IMPORT_ONLY = ["asyncio", "pipelines", "networkx+yaml", "pypeln", "aiostream", "streamz"]
@@ -274,6 +275,23 @@ def main_rows(cells):
     return rows
 
 
+def batch_rows(cells):
+    """chain5-batch against the batched hand-written chain and direct calls, same run."""
+    cells = [c for c in cells if c.workload == "chain5-batch"]
+    rates = {c.impl: rate(c) for c in cells}
+    rows = []
+    for c in cells:
+        r = rates.get(c.impl)
+        if r is None:
+            continue
+        ratios = [
+            fmt(r / rates[other], ".2f", "x") if rates.get(other) else ""
+            for other in ("raw-queue-batched", "direct")
+        ]
+        rows.append([c.label, fmt(c.n, ","), fmt(r, ",.0f"), *ratios])
+    return rows
+
+
 def build_rows(cells):
     rows = []
     for c in cells:
@@ -379,6 +397,18 @@ def report(all_cells, args, elapsed):
             "(N x 10 ms / 50) / run time; speed-up: c=2 vs c=1 of the same "
             "implementation; peak RSS: ru_maxrss of the child at the end (max "
             "over runs).",
+            "",
+        ]
+    batch = batch_rows(main)
+    if batch:
+        header = ["implementation", "N", "items/s", "vs raw-queue-batched", "vs direct"]
+        lines += [
+            "## Batch chain (`chain5-batch`)",
+            "",
+            "pipelines: five batch maps and a batch sink (lists of "
+            f"{W.BATCH}); the others: their chain5.",
+            "",
+            table(header, batch, right={1, 2, 3, 4}),
             "",
         ]
     if build:

@@ -21,6 +21,7 @@ BATCH = 256  # raw-queue-batched: items per queue operation
 # default N per workload (``--quick`` divides by 10, ``--n`` overrides)
 DEFAULT_N = {
     "chain5": 200_000,
+    "chain5-batch": 200_000,
     "diamond": 100_000,
     "io50": 2_000,
     "mem1m": 1_000_000,
@@ -34,6 +35,7 @@ DEFAULT_N = {
 # edges crossed by each source item: used for the "us/hop" column
 HOPS = {
     "chain5": CHAIN_MAPS + 1,
+    "chain5-batch": CHAIN_MAPS + 1,
     "mem1m": CHAIN_MAPS + 1,
     "diamond": 4,
     "wide": 2 * WIDE_BRANCHES,
@@ -43,6 +45,7 @@ HOPS = {
 # workload name -> name of the function each implementation module exposes
 FUNC_NAME = {
     "chain5": "chain5",
+    "chain5-batch": "chain5_batch",
     "mem1m": "chain5",
     "diamond": "diamond",
     "io50": "io50",
@@ -87,6 +90,11 @@ async def noop(x):
     return x
 
 
+async def inc_batch(xs):
+    """chain5-batch: ``inc`` on a list, awaited per item like raw-queue-batched's maps."""
+    return [await inc(x) for x in xs]
+
+
 # --- expected results (what the worker checks) --------------------------------
 
 
@@ -99,7 +107,7 @@ _SQUARES = (CPU_LOOP - 1) * CPU_LOOP * (2 * CPU_LOOP - 1) // 6
 
 def expected(workload, n):
     """The value the implementation's function must return."""
-    if workload in ("chain5", "mem1m"):
+    if workload in ("chain5", "chain5-batch", "mem1m"):
         return _s(n) + CHAIN_MAPS * n
     if workload == "diamond":
         # (sum of a, sum of b): a + b summed, each side apart to check the

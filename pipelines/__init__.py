@@ -32,6 +32,7 @@ from .runtime import (
     Plumber,
     Processor,
     RunResult,
+    Window,
     get_run_logger,
     run,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "SpecError",
     "SubscriberWarning",
     "UnboundedQueueWarning",
+    "Window",
     "__version__",
     "get_run_logger",
     "run",

@@ -63,7 +63,11 @@ def _count(kind: str, stats: NodeStats) -> int:
 
 
 class LiveView:
-    """A rich Live table of a running graph: items in/out, rate, failures, link depth.
+    """A rich Live table of a running graph: items in/out, rate, failures, drops, link depth.
+
+    ``dropped`` counts what a node discarded: a zip's leftovers, late or
+    unmatched items of an operator, and what its input links' ``overflow``
+    policy dropped.
 
     Use as a context manager around the run; it subscribes to ``plumber`` on
     entry and unsubscribes on exit. ``console`` is where it draws (stdout by
@@ -173,12 +177,13 @@ class LiveView:
         )
         table.add_column("node")
         table.add_column("state")
-        for heading in ("in", "out", "rate/s", "failed", "depth"):
+        for heading in ("in", "out", "rate/s", "failed", "dropped", "depth"):
             table.add_column(heading, justify="right")
         table.add_column("last error", overflow="ellipsis", no_wrap=True, max_width=48)
         for name, view in self._nodes.items():
             stats = view.stats
             failed = stats.failed if stats else 0
+            dropped = stats.dropped if stats else 0
             table.add_row(
                 Text(name, style=_KIND_STYLES.get(self._kinds[name], "")),
                 Text(view.state, style=STATE_STYLES[view.state]),
@@ -186,6 +191,7 @@ class LiveView:
                 str(stats.emitted if stats else 0),
                 f"{view.rate:,.0f}" if view.state == "running" else "",
                 Text(str(failed), style="red" if failed else ""),
+                Text(str(dropped), style="yellow" if dropped else ""),
                 str(view.depth) if view.state == "running" else "",
                 Text(view.last_error, style="red"),
             )

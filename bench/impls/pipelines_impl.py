@@ -5,6 +5,7 @@ import random
 from itertools import pairwise
 
 from bench.workloads import (
+    BATCH,
     CHAIN_MAPS,
     IO_CONCURRENCY,
     LONG_MAPS,
@@ -12,6 +13,7 @@ from bench.workloads import (
     cpu_task,
     double,
     inc,
+    inc_batch,
     noop,
     sleepy,
     source,
@@ -55,6 +57,27 @@ def _chain_spec(n, maps, acc):
 async def chain5(n, clock):
     acc = _Sum()
     return await _run(clock, _chain_spec(n, CHAIN_MAPS, acc), acc)
+
+
+async def chain5_batch(n, clock):
+    """chain5 with every map and the sink a batch node of BATCH items (the batch fast path)."""
+    total = [0]
+
+    async def sink(xs):
+        total[0] += sum(xs)
+
+    batch = {"size": BATCH}
+    names = [f"m{i + 1}" for i in range(CHAIN_MAPS)]
+    nodes = {"src": _src(n)}
+    nodes.update({name: {"coro": inc_batch, "batch": batch} for name in names})
+    nodes["sink"] = {"coro": sink, "batch": batch}
+    order = ["src", *names, "sink"]
+    graph = {a: [b] for a, b in pairwise(order)}
+    graph["sink"] = None
+    plumber = Plumber({"nodes": nodes, "graph": graph})
+    with clock:
+        await plumber.run()
+    return total[0]
 
 
 async def long(n, clock):

@@ -93,6 +93,11 @@ async def chain5(n, clock):
     return await _chain(n, clock, CHAIN_MAPS)
 
 
+async def chain5_batch(n, clock):
+    """chain5-batch: the same chain (this implementation has one form of it)."""
+    return await chain5(n, clock)
+
+
 async def long(n, clock):
     return await _chain(n, clock, LONG_MAPS)
 

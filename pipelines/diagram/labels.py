@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..runtime.stats import format_seconds
 from ..spec.calling import Shape
-from .styles import EDGE_TAGS, MODE_TAGS
+from ..spec.operators import OVERFLOW_POLICIES
+from .styles import EDGE_TAGS, JOIN_SIDES, MODE_TAGS
 
 if TYPE_CHECKING:
     from ..plan import Plan
@@ -112,18 +113,33 @@ def node_lines(name: str, attrs: dict[str, Any], stats: NodeStats | None) -> lis
 
 
 def edge_lines(attrs: dict[str, Any], stats: NodeStats | None) -> list[str]:
-    lines = [line for line in (EDGE_TAGS[attrs["kind"]], _capacity(attrs["capacity"])) if line]
+    """An edge's label: its kind, capacity and overflow policy; after a run, peak and drops."""
+    capacity = _capacity(attrs["capacity"])
+    overflow = attrs.get("overflow", OVERFLOW_POLICIES[0])
+    if overflow != OVERFLOW_POLICIES[0]:  # block, the default, goes unsaid
+        capacity = f"{capacity}, {overflow}"
+    lines = [line for line in (EDGE_TAGS[attrs["kind"]], capacity) if line]
     if stats is not None:
         lines.append(f"peak {stats.peak_depth}")
+        dropped = stats.link_dropped.get(attrs.get("link", ""), 0)
+        if dropped:
+            lines.append(f"dropped {dropped}")
     return lines
 
 
 def zip_position(graph: Any, source: str, target: str) -> str | None:
-    """The 1-based input position of ``source`` on a zip node, which fixes the tuple order."""
-    if graph.nodes[target]["mode"] != "zip":
+    """Where ``source`` sits among a zip's inputs (1-based), or a join's (left, right).
+
+    The position fixes the order of a zip's tuples and a join's pairs.
+    """
+    mode = graph.nodes[target]["mode"]
+    if mode not in ("zip", "join"):
         return None
     inputs = graph.nodes[target]["spec"].inputs
-    return str(inputs.index(source) + 1) if source in inputs else None
+    if source not in inputs:
+        return None
+    position = inputs.index(source)
+    return JOIN_SIDES[position] if mode == "join" else str(position + 1)
 
 
 def stats_of(result: RunResult | None) -> dict[str, NodeStats]:

@@ -12,6 +12,7 @@ __all__ = [
     "FORMATS",
     "GRAPH_ATTRS",
     "IMAGE_FORMATS",
+    "JOIN_SIDES",
     "MERMAID_SHAPES",
     "MODE_STYLES",
     "MODE_TAGS",
@@ -62,11 +63,15 @@ MODE_STYLES: dict[str, dict[str, str]] = {
     "single": {},
     "zip": {"peripheries": "2"},
     "merge": {"peripheries": "2"},
+    "join": {"peripheries": "2"},
 }
 MODE_TAGS: dict[str, str] = {
     "zip": "zip of {n} inputs",
     "merge": "merge of {n} inputs",
+    "join": "join of {n} inputs",
 }
+#: The head label of each input edge of a join (by position in graph order).
+JOIN_SIDES = ("left", "right")
 
 #: Look of each edge kind (a dead-letter edge carries failed items).
 EDGE_STYLES: dict[str, dict[str, str]] = {

@@ -19,7 +19,7 @@ from ..errors import Problem, SpecError, UnboundedQueueWarning
 from ..spec.model import GraphSpec, NodeSpec
 from ..spec.parse import collect_spec
 
-__all__ = ["Plan", "find_cycles", "make_plan", "to_digraph"]
+__all__ = ["Plan", "find_cycles", "input_link_name", "make_plan", "to_digraph"]
 
 
 class Plan:
@@ -54,25 +54,49 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def input_link_name(target: NodeSpec, source: str) -> str:
+    """The name of the link that carries ``source``'s items into ``target`` at run time.
+
+    A zip has a link per input (``a->z``); a merge, a single input or a
+    dead-letter route share one (``a,b->m``). Stats key overflow drops by it.
+    """
+    if target.options.aggregate_inputs and len(target.inputs) > 1 and source in target.inputs:
+        return f"{source}->{target.name}"
+    feeders = (*target.inputs, *target.dead_letter_from)
+    return f"{','.join(feeders)}->{target.name}"
+
+
+def _mode(node: NodeSpec) -> str:
+    if not node.options.aggregate_inputs:
+        return "merge"
+    if len(node.inputs) > 1:
+        return "join" if node.options.join is not None else "zip"
+    return "single"
+
+
 def to_digraph(spec: GraphSpec) -> nx.DiGraph:
-    """Build the ``networkx`` model of a spec (no validation)."""
+    """Build the ``networkx`` model of a spec (no validation).
+
+    Node attributes: ``kind``, ``spec``, ``mode`` (single, zip, merge, join);
+    edge attributes: ``kind`` (data, dead_letter), ``capacity`` and
+    ``overflow`` of the link it becomes, and that link's name (``link``).
+    """
     g = nx.DiGraph(name=spec.name or "")
     for name, node in spec.nodes.items():
-        mode = (
-            "merge"
-            if not node.options.aggregate_inputs
-            else ("zip" if len(node.inputs) > 1 else "single")
-        )
-        g.add_node(name, kind=node.kind, spec=node, mode=mode, group=node.group)
+        g.add_node(name, kind=node.kind, spec=node, mode=_mode(node), group=node.group)
     for name, node in spec.nodes.items():
-        for target in node.outputs:
-            g.add_edge(name, target, kind="data", capacity=spec.nodes[target].options.queue_size)
+        routes = [(target, "data") for target in node.outputs]
         if node.dead_letter is not None:
+            routes.append((node.dead_letter, "dead_letter"))
+        for target, kind in routes:
+            options = spec.nodes[target].options
             g.add_edge(
                 name,
-                node.dead_letter,
-                kind="dead_letter",
-                capacity=spec.nodes[node.dead_letter].options.queue_size,
+                target,
+                kind=kind,
+                capacity=options.queue_size,
+                overflow=options.overflow,
+                link=input_link_name(spec.nodes[target], name),
             )
     return g
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .context import Context, ContextProtected
 from .events import Event, EventBus
 from .link import Link
+from .operators import Window
 from .plumber import Plumber
 from .policy import DeadLetter
 from .processor import Processor
@@ -30,6 +31,7 @@ __all__ = [
     "Plumber",
     "Processor",
     "RunResult",
+    "Window",
     "get_run_logger",
     "run",
 ]

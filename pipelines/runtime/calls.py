@@ -70,15 +70,18 @@ def _call_sync(fn: Callable[..., Any], item: Any, kwargs: dict[str, Any]) -> Any
     return fn(item, **kwargs)
 
 
-def make_invoke(node: Node, many: bool) -> Callable[[Any], Any]:
+def make_invoke(node: Node, many: bool, units: bool = False) -> Callable[[Any], Any]:
     """Build ``invoke(item) -> awaitable`` for this node's calling convention.
 
     For ``many`` (generator functions) the awaitable gives a list of results.
+    ``units``: the node is called on values an operator made (a list, a
+    window), never on a zip's tuple, so an upstream-style function gets
+    ``(value,)`` as its ``q_elt`` whatever the number of inputs.
     """
     spec = node.spec
     fn = spec.coro
     sig = spec.signature
-    zipped = len(node.inputs) > 1
+    zipped = len(node.inputs) > 1 and not units
     shape = sig.shape
     kwargs = node.kwargs()
     if sig.upstream:

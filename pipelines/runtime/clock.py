@@ -11,9 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["SYSTEM_CLOCK", "Clock", "SystemClock"]
+__all__ = ["SYSTEM_CLOCK", "Clock", "SystemClock", "Timer"]
+
+
+@runtime_checkable
+class Timer(Protocol):
+    """A callback scheduled by :meth:`Clock.call_at`; ``cancel()`` stops it (idempotent)."""
+
+    def cancel(self) -> None:
+        """Do not run the callback (no effect once it ran)."""
+        ...
 
 
 @runtime_checkable
@@ -24,7 +34,11 @@ class Clock(Protocol):
     origin); ``time()`` is the wall clock (seconds since the epoch, UTC) for
     timestamps and calendar schedules. ``sleep(s)`` waits ``s`` seconds of
     this clock; ``sleep_until(t)`` until ``monotonic()`` reaches ``t``. Both
-    are cancellable like :func:`asyncio.sleep`.
+    are cancellable like :func:`asyncio.sleep`. ``call_at(t, callback)``
+    runs ``callback()`` on the event loop once ``monotonic()`` reaches ``t``
+    and returns a :class:`Timer` to cancel it: the engine races a wait for
+    items against a deadline with it (a batch timeout, a window's end)
+    without a task per wait.
     """
 
     def monotonic(self) -> float:
@@ -43,9 +57,18 @@ class Clock(Protocol):
         """Wait until ``monotonic()`` reaches ``deadline``."""
         ...
 
+    def call_at(self, deadline: float, callback: Callable[[], object]) -> Timer:
+        """Run ``callback()`` (on the running event loop) once ``monotonic()`` reaches ``deadline``."""
+        ...
+
 
 class SystemClock:
-    """The real clock: :func:`time.monotonic`, :func:`time.time`, :func:`asyncio.sleep`."""
+    """The real clock: :func:`time.monotonic`, :func:`time.time`, :func:`asyncio.sleep`.
+
+    ``call_at`` uses the running loop's timers (``loop.call_at``), whose time
+    is :func:`time.monotonic` in the standard event loops; the deadline is
+    converted through the difference of the two, so any loop works.
+    """
 
     __slots__ = ()
 
@@ -64,6 +87,11 @@ class SystemClock:
     async def sleep_until(self, deadline: float) -> None:
         """Sleep until ``time.monotonic()`` reaches ``deadline``."""
         await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+
+    def call_at(self, deadline: float, callback: Callable[[], object]) -> Timer:
+        """``loop.call_at`` at ``deadline`` (a :func:`time.monotonic` value)."""
+        loop = asyncio.get_running_loop()
+        return loop.call_at(loop.time() + (deadline - time.monotonic()), callback)
 
     def __repr__(self) -> str:
         return "SystemClock()"

@@ -1,7 +1,7 @@
 """A node's task, from its first step to the end of its outputs.
 
-:func:`run_node` picks how the node runs (a source, a serial loop, a worker
-pool), then closes its outputs so the end of stream travels on. The node is
+:func:`run_node` picks how the node runs (a source, a stream operator, a
+serial loop, a worker pool), then closes its outputs so the end of stream travels on. The node is
 one actor of the run's stall board from its first step to its end (its
 workers take its place while they run).
 """
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..spec.calling import Shape
 from .loops import loop_serial, loop_stream
+from .operators import run_operator
 from .runlog import set_node
 from .signals import Escalated
 from .sources import run_source
@@ -52,6 +53,8 @@ async def _run(node: Node) -> None:
     shape = spec.signature.shape
     if spec.is_source:
         await run_source(node)
+    elif opts.operated:  # batch, window, reduce, join, rate, or keyed concurrency
+        await run_operator(node)
     elif opts.concurrency == 1:
         # An async generator streams its results, unless retries, a timeout or
         # hooks need its results of one item together.

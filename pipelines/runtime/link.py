@@ -21,7 +21,32 @@ from typing import Any
 
 from .stall import NO_BOARD, Board
 
-__all__ = ["Link"]
+__all__ = ["BLOCK", "DROP_NEWEST", "DROP_OLDEST", "Link"]
+
+#: Overflow policies (the ``overflow`` option's values).
+BLOCK = "block"
+DROP_OLDEST = "drop_oldest"
+DROP_NEWEST = "drop_newest"
+
+
+class _NewestDropping(deque[Any]):
+    """The buffer of a ``drop_newest`` link: an append to a full buffer is counted and discarded.
+
+    Producers append inline (the hot loops bind ``buf.append``), so the
+    policy lives in the buffer; only links with this policy pay for the
+    Python-level ``append``.
+    """
+
+    def __init__(self, link: Link) -> None:
+        super().__init__()
+        self.link = link
+
+    def append(self, item: Any) -> None:
+        link = self.link
+        if len(self) < link.capacity:
+            super().append(item)
+        else:
+            link.dropped += 1
 
 
 class Link:
@@ -32,21 +57,32 @@ class Link:
         "buf",
         "capacity",
         "closed",
+        "dropped",
         "getters",
         "mark",
         "name",
+        "overflow",
         "peak",
         "producers",
         "putters",
     )
 
     def __init__(
-        self, name: str, capacity: int, producers: int = 1, board: Board = NO_BOARD
+        self,
+        name: str,
+        capacity: int,
+        producers: int = 1,
+        board: Board = NO_BOARD,
+        overflow: str = BLOCK,
     ) -> None:
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
+        if overflow not in (BLOCK, DROP_OLDEST, DROP_NEWEST):
+            raise ValueError(f"unknown overflow policy {overflow!r}")
         self.name = name
-        self.buf: deque[Any] = deque()
+        self.overflow = overflow
+        self.dropped = 0  # items discarded by the overflow policy
+        self.buf: deque[Any] = _NewestDropping(self) if overflow == DROP_NEWEST else deque()
         self.capacity = capacity
         self.getters: list[asyncio.Future[None]] = []
         self.putters: list[asyncio.Future[None]] = []
@@ -142,11 +178,26 @@ class Link:
         """Slow path of a put: wait for space if full, record the new peak.
 
         Called when ``len(buf) >= mark``; on return one item may be appended
-        (without awaiting in between). Returns the new ``mark``.
+        (without awaiting in between). Returns the new ``mark``. A full link
+        with an overflow policy makes room instead of waiting (:meth:`shed`).
         """
         if len(self.buf) >= self.capacity:
+            if self.overflow != BLOCK:
+                return self.shed()
             await self.wait_space()
         return self.note_put()
+
+    def shed(self) -> int:
+        """A full link with an overflow policy takes the next append without waiting.
+
+        ``drop_oldest`` discards its oldest item now; with ``drop_newest``
+        the buffer discards the item about to be appended. Either is counted
+        in ``dropped``. Returns the ``mark`` (the capacity: the link is full).
+        """
+        if self.overflow == DROP_OLDEST:
+            self.buf.popleft()
+            self.dropped += 1
+        return self.mark
 
     def note_put(self) -> int:
         """Record the depth the item about to be appended makes; return the new ``mark``."""

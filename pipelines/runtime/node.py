@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .clock import SYSTEM_CLOCK, Clock
 from .link import Link
 from .sampling import Latency
 from .stall import NO_BOARD, Board
@@ -59,6 +60,8 @@ class Node:
     __slots__ = (
         "bare_invoke",
         "board",
+        "calls",
+        "clock",
         "collected",
         "dead_letter",
         "env_vars",
@@ -68,6 +71,7 @@ class Node:
         "inputs",
         "invoke",
         "latency",
+        "link_dropped",
         "name",
         "offload",
         "outs",
@@ -82,8 +86,15 @@ class Node:
         "task",
     )
 
-    def __init__(self, spec: NodeSpec, env_vars: dict[str, Any], events: EventBus) -> None:
+    def __init__(
+        self,
+        spec: NodeSpec,
+        env_vars: dict[str, Any],
+        events: EventBus,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.name = spec.name
+        self.clock = clock  # what time-based operators read (batch timeout, windows, rates)
         self.spec = spec
         self.env_vars = env_vars
         self.events = events
@@ -114,6 +125,9 @@ class Node:
         self.started = False
         self.holding = False
         self.stop_cancels = 0
+        self.link_dropped = 0  # overflow drops of the input links already in stats.dropped
+        #: Calls made, when they are not one per item received (operators: a list, a window).
+        self.calls: int | None = None
 
     def wire(
         self, inputs: list[Link], outs: list[Link], dead_letter: Link | None, board: Board
@@ -141,15 +155,24 @@ class Node:
         return sum(len(link.buf) for link in self.inputs)
 
     def sync_peak(self) -> NodeStats:
-        """Copy the input links' peaks (kept by producers) and the sampled timings into the stats."""
+        """Copy the input links' peaks and overflow drops (kept by producers) and the sampled
+        timings into the stats."""
         stats = self.stats
+        dropped = 0
         for link in self.inputs:
             if link.peak > stats.peak_depth:
                 stats.peak_depth = link.peak
+            if link.dropped:
+                dropped += link.dropped
+                stats.link_dropped[link.name] = link.dropped
+        if dropped != self.link_dropped:
+            stats.dropped += dropped - self.link_dropped
+            self.link_dropped = dropped
         latency = self.latency
         if latency.count:
             mean = latency.total / latency.count
-            stats.busy = mean * (stats.received + stats.retried)
+            calls = stats.received if self.calls is None else self.calls
+            stats.busy = mean * (calls + stats.retried)
             stats.latency_p50 = latency.percentile(0.5)
             stats.latency_p95 = latency.percentile(0.95)
             stats.latency_max = latency.max

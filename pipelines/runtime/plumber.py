@@ -15,6 +15,7 @@ import networkx as nx
 from ..plan import Plan, make_plan
 from ..spec.loader import load_file
 from .building import Edge, build_nodes, gc_paused
+from .clock import SYSTEM_CLOCK, Clock
 from .events import Event, EventBus
 from .node import Node
 from .processor import Processor
@@ -43,6 +44,11 @@ class Plumber:
     ``stats`` events sent to subscribers. ``sample_calls=True`` times one
     call per node every 50 ms and fills ``NodeStats.busy`` and the latency
     percentiles (off by default; see :mod:`pipelines.runtime.sampling`).
+    ``clock`` is what every time-based operator reads (batch timeouts,
+    windows by time, join ``within``, rates) and what ``processor.clock``
+    gives sources: a :class:`~pipelines.testing.VirtualClock` makes a run's
+    time exact in tests. Run timing (``duration``, ``stats`` events) stays
+    on real time.
     """
 
     def __init__(
@@ -56,6 +62,7 @@ class Plumber:
         context: dict[str, Any] | None = None,
         base_dir: str | Path | None = None,
         source: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         # Building allocates a few objects per node and none of them is garbage:
         # pausing the cyclic GC keeps large graphs linear (50,000 nodes).
@@ -69,6 +76,7 @@ class Plumber:
             # The shared context's initial values: the spec's, updated with these.
             self._context = {**self._plan.spec.context, **(context or {})}
             self.stats_interval = stats_interval
+            self.clock = clock
             self._events = EventBus()
             self._nodes: dict[str, Node] = {}
             self._edges: list[Edge] = []
@@ -168,7 +176,7 @@ class Plumber:
 
     def _build(self) -> None:
         """Create fresh nodes, Processors and links for one run."""
-        self._nodes, self._edges = build_nodes(self._plan, self.env_vars, self._events)
+        self._nodes, self._edges = build_nodes(self._plan, self.env_vars, self._events, self.clock)
         self._fresh = True
 
     # -- running -----------------------------------------------------------------

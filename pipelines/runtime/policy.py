@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,22 +56,36 @@ class Failure(Exception):
 
 
 def with_policy(
-    invoke: Callable[[Any], Any], options: NodeOptions, stats: NodeStats
+    invoke: Callable[[Any], Any],
+    options: NodeOptions,
+    stats: NodeStats,
+    gate: Callable[[], Awaitable[None]] | None = None,
 ) -> Callable[[Any], Any]:
     """Wrap ``invoke`` with the node's retries and timeout, if any.
 
     Each attempt has its own ``timeout``; the pause before attempt ``k + 1``
     is ``retry_delay * backoff ** (k - 1)``. A failure after the last attempt
-    is raised as :class:`Failure`.
+    is raised as :class:`Failure`. ``gate`` (a ``rate``'s token bucket) is
+    awaited before every attempt, outside its timeout: waiting for a turn is
+    not part of the call.
     """
     retries, timeout = options.retries, options.timeout
     if not retries and timeout is None:
-        return invoke
+        if gate is None:
+            return invoke
+
+        async def invoke_gated(item: Any) -> Any:
+            await gate()
+            return await invoke(item)
+
+        return invoke_gated
     delay, backoff = options.retry_delay, options.backoff
 
     async def invoke_with_policy(item: Any) -> Any:
         attempt = 1
         while True:
+            if gate is not None:
+                await gate()
             try:
                 if timeout is None:
                     return await invoke(item)

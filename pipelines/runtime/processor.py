@@ -17,6 +17,7 @@ from .sources import OutputQueue
 
 if TYPE_CHECKING:
     from ..spec.model import NodeSpec
+    from .clock import Clock
     from .stats import NodeStats
 
 __all__ = ["Processor"]
@@ -27,8 +28,9 @@ class Processor:
 
     Public attributes: ``name``, ``env_vars`` (the Plumber's env_vars),
     ``stats`` (:class:`~pipelines.NodeStats`, live), ``kind`` (``source``,
-    ``transform`` or ``sink``), ``spec`` (the validated node spec) and
-    ``uuid``. Made by the Plumber, one per node and run.
+    ``transform`` or ``sink``), ``spec`` (the validated node spec),
+    ``clock`` (the run's clock) and ``uuid``. Made by the Plumber, one per
+    node and run.
     """
 
     __slots__ = ("_node", "_uuid")
@@ -104,6 +106,11 @@ class Processor:
         flight) from a cancellation (release at once).
         """
         return self._node.stop_requested
+
+    @property
+    def clock(self) -> Clock:
+        """The run's clock (``Plumber(clock=...)``): sources that pace themselves sleep on it."""
+        return self._node.clock
 
     @property
     def input_links(self) -> tuple[Link, ...]:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..spec.calling import Shape
 from .hooks import call_hook
+from .link import BLOCK
+from .operators.chunks import ChunkLink, pump_lists
 from .policy import NO_ITEM, Failure, handle_failure, with_policy
 from .pumps import pump_async, pump_thread_gen
 from .signals import EngineSignal, is_failure
@@ -61,14 +63,20 @@ class OutputQueue:
             raise StopSource
 
     def put_nowait(self, item: Any) -> None:
-        """Send ``item`` without waiting; raises ``asyncio.QueueFull`` if a link is full."""
+        """Send ``item`` without waiting; raises ``asyncio.QueueFull`` if a link is full.
+
+        A full link with an ``overflow`` policy drops an item instead (counted).
+        """
         node = self._node
         for out in node.outs:
-            if len(out.buf) >= out.capacity:
+            if len(out.buf) >= out.capacity and out.overflow == BLOCK:
                 raise asyncio.QueueFull
         for out in node.outs:
             if len(out.buf) >= out.mark:  # the put's slow path, minus the wait
-                out.note_put()
+                if len(out.buf) >= out.capacity:
+                    out.shed()  # a link that drops instead of waiting
+                else:
+                    out.note_put()
             out.buf.append(item)
             if out.getters:
                 out.wake_getters()
@@ -146,7 +154,11 @@ async def _source_body(node: Node) -> None:
         else:
             iterator = _iterate(fn)  # data: iterated on the loop, one pump for all
         try:
-            await pump_async(node, iterator)
+            out = node.outs[0] if len(node.outs) == 1 else None
+            if isinstance(out, ChunkLink):  # feeds a batch node: lists, not items
+                await pump_lists(node, iterator, out)
+            else:
+                await pump_async(node, iterator)
         finally:
             aclose = getattr(iterator, "aclose", None)
             if aclose is not None:

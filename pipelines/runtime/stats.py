@@ -25,11 +25,14 @@ class NodeStats:
     ``received``: items taken from its input (a zip counts one per tuple);
     ``emitted``: results sent on (or kept, for a sink); ``failed``: items whose
     call failed after its retries; ``retried``: retry attempts made;
-    ``dropped``: items discarded (the rest of a zip's longer inputs);
-    ``peak_depth``: highest depth reached by any of its input links;
-    ``peak_in_flight``: most calls running at once. With call sampling on
-    (``Plumber(sample_calls=True)``): ``busy``, seconds spent in calls
-    (estimated: the mean sampled call times the calls made), and
+    ``dropped``: items discarded (the rest of a zip's longer inputs, items
+    an input link's ``overflow`` policy dropped, late or unmatched items of
+    an operator, what an operator held when the run was cancelled);
+    ``link_dropped``: the overflow drops by input link name (also in
+    ``dropped``); ``peak_depth``: highest depth reached by any of its input
+    links; ``peak_in_flight``: most calls running at once. With call
+    sampling on (``Plumber(sample_calls=True)``): ``busy``, seconds spent in
+    calls (estimated: the mean sampled call times the calls made), and
     ``latency_p50``/``latency_p95``/``latency_max`` of the sampled calls, in
     seconds; all None without samples.
     """
@@ -45,6 +48,7 @@ class NodeStats:
     latency_p50: float | None = None
     latency_p95: float | None = None
     latency_max: float | None = None
+    link_dropped: dict[str, int] = field(default_factory=dict)
     started: float | None = None
     finished: float | None = None
 
@@ -65,7 +69,9 @@ class NodeStats:
 
     def copy(self) -> NodeStats:
         """A snapshot of the counters."""
-        return NodeStats(**{f: getattr(self, f) for f in self.__slots__})
+        snapshot = NodeStats(**{f: getattr(self, f) for f in self.__slots__})
+        snapshot.link_dropped = dict(self.link_dropped)
+        return snapshot
 
 
 @dataclass(slots=True)

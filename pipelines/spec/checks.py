@@ -16,6 +16,7 @@ def check_node(node: NodeSpec, problems: list[Problem]) -> None:
     path = f"nodes.{node.name}"
     sig = node.signature
     shape = sig.shape
+    _check_operators(node, problems)
     if shape in (Shape.ITERABLE, Shape.ASYNC_ITERABLE):
         if not node.is_source:
             problems.append(
@@ -47,6 +48,62 @@ def check_node(node: NodeSpec, problems: list[Problem]) -> None:
             )
         )
     _check_executor(node, problems)
+
+
+#: The stream operator options, in the order problems about them are reported.
+_OPERATORS = ("batch", "window", "key", "reduce", "join", "rate")
+
+
+def _check_operators(node: NodeSpec, problems: list[Problem]) -> None:
+    """Operators need inputs, and some cannot be combined (docs/operators.md)."""
+    opts = node.options
+    path = f"nodes.{node.name}"
+    used = [name for name in _OPERATORS if getattr(opts, name) is not None]
+    if not used:
+        return
+    if node.is_source:
+        for name in used:
+            problems.append(
+                Problem(
+                    f"{path}.{name}", f"a source has no input; {name} applies to nodes with inputs"
+                )
+            )
+        return
+    if opts.batch is not None:
+        for other in ("window", "key", "reduce", "join"):
+            if getattr(opts, other) is not None:
+                problems.append(
+                    Problem(
+                        f"{path}.batch",
+                        f"cannot be combined with {other} (for groups per key, use "
+                        "window: {count: N} with key)",
+                    )
+                )
+    if opts.join is not None:
+        for other in ("window", "key", "reduce"):
+            if getattr(opts, other) is not None:
+                problems.append(
+                    Problem(
+                        f"{path}.join",
+                        f"cannot be combined with {other} (a join takes its key in join.key)",
+                    )
+                )
+        count = len(node.inputs) + len(node.dead_letter_from)
+        if count != 2 or node.dead_letter_from:
+            problems.append(
+                Problem(
+                    f"{path}.join",
+                    "a join takes exactly two graph inputs (left and right, in the order their "
+                    f"nodes appear as keys of graph); this node has {count}",
+                )
+            )
+        elif not opts.aggregate_inputs:
+            problems.append(
+                Problem(
+                    f"{path}.aggregate_inputs",
+                    "a join takes its two inputs apart (left, right); leave aggregate_inputs true",
+                )
+            )
 
 
 def _check_executor(node: NodeSpec, problems: list[Problem]) -> None:

@@ -53,6 +53,8 @@ class NodeSpec:
     hooks: NodeHooks | None = None
     #: The subgraph nodes this node sits in, outermost first (``("enrich",)``).
     group: tuple[str, ...] = ()
+    #: functions the options name, resolved: "key", "window.time", "reduce.fn", "join.key"
+    functions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def dead_letter(self) -> str | None:

@@ -3,8 +3,8 @@
 Each :class:`Option` row holds an option's name, default, validation,
 conversion, where a spec may set it, how a diagram shows it, whether a remote
 client (the socket.io demo) may set it, and its documentation. Validation
-(:func:`parse_options`, :func:`parse_defaults`), the options table in
-``docs/options.md`` (:func:`markdown_table`, checked by a test), the diagram
+(:mod:`pipelines.spec.option_parsing`), the options table in
+``docs/options.md`` (generated there, checked by a test), the diagram
 labels and the demo server's sanitiser all read :data:`OPTIONS`; adding an
 option means adding a row here, a typed field on :class:`NodeOptions` and the
 runtime code that honours it.
@@ -12,12 +12,33 @@ runtime code that honours it.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..errors import Problem
+from .operator_checks import (
+    check_batch,
+    check_function,
+    check_join,
+    check_overflow,
+    check_rate,
+    check_reduce,
+    check_window,
+    convert_batch,
+    convert_join,
+    convert_rate,
+    convert_reduce,
+    convert_window,
+)
+from .operators import (
+    OVERFLOW_POLICIES,
+    BatchOption,
+    JoinOption,
+    RateOption,
+    ReduceOption,
+    WindowOption,
+    function_label,
+)
 from .values import (
     MAX_BACKOFF,
     MAX_CONCURRENCY,
@@ -43,10 +64,6 @@ __all__ = [
     "UPSTREAM_CONCURRENCY",
     "NodeOptions",
     "Option",
-    "markdown_table",
-    "parse_defaults",
-    "parse_options",
-    "unknown_key",
 ]
 
 #: Capacity of every input link unless a node sets ``queue_size``. Deep links
@@ -65,11 +82,45 @@ UPSTREAM_CONCURRENCY = 64
 NODE, DEFAULTS, PROPERTIES = "node", "defaults", "properties"
 
 
+def _g(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _batch_note(value: BatchOption) -> str:
+    return f"batch {value.size}" + (f", timeout {_g(value.timeout)}" if value.timeout else "")
+
+
+def _window_note(value: WindowOption) -> str:
+    if value.count is not None:
+        text = f"window {value.count} items"
+        slide = f", slide {value.slide}" if value.slide not in (None, value.count) else ""
+    elif value.seconds is not None:
+        text = f"window {_g(value.seconds)}"
+        slide = f", slide {_g(value.slide)}" if value.slide not in (None, value.seconds) else ""
+    else:
+        text, slide = f"session gap {_g(value.gap or 0)}", ""
+    if value.time is not None:
+        slide += f", event time {function_label(value.time)}"
+        if value.lateness:
+            slide += f", lateness {_g(value.lateness)}"
+    return text + slide
+
+
+def _join_note(value: JoinOption) -> str:
+    within = f" within {_g(value.within)}" if value.within is not None else ""
+    return f"join on {function_label(value.key)}{within}"
+
+
+def _rate_note(value: RateOption) -> str:
+    return f"rate {value.text}" + (f", burst {value.burst}" if value.burst > 1 else "")
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     """One node option: everything pipelines knows about it.
 
-    ``check(value)`` returns a message when the value is invalid; ``convert``
+    ``check(value)`` returns a message when the value is invalid (or, for a
+    mapping value, ``(sub-path, message)`` pairs, one per problem); ``convert``
     turns a valid value into its stored form; ``where`` lists the places a
     spec may set it (``node``, ``defaults``, ``properties``); ``note`` makes
     the text a diagram label shows when the value is not the default (None:
@@ -182,6 +233,81 @@ OPTIONS: tuple[Option, ...] = (
         "keep the node's results in result.outputs[name]",
         check_bool,
     ),
+    Option(
+        "batch",
+        None,
+        "mapping: size, timeout",
+        "the function gets a list of up to size items (fewer after timeout seconds, or at the end) "
+        "and returns an iterable of results, each sent on as one item",
+        check_batch,
+        convert_batch,
+        where=frozenset({NODE}),
+        note=_batch_note,
+    ),
+    Option(
+        "window",
+        None,
+        "mapping: count | seconds | gap; slide, time, lateness, max_pending",
+        "the function gets a Window (key, start, end, items): tumbling or sliding by count or "
+        "seconds, or sessions; event time with time; open windows flush at the end",
+        check_window,
+        convert_window,
+        where=frozenset({NODE}),
+        note=_window_note,
+    ),
+    Option(
+        "key",
+        None,
+        "import string or callable",
+        "partitions the input by key(item): windows and reduce per key; with concurrency N, "
+        "one key's items are called in order by one worker",
+        check_function,
+        where=frozenset({NODE}),
+        note=lambda v: f"key {function_label(v)}",
+    ),
+    Option(
+        "reduce",
+        None,
+        "mapping: fn, initial",
+        "folds items per key with fn(accumulator, item); emits (key, value) per key at the end "
+        "or when its window closes (coro may be left out)",
+        check_reduce,
+        convert_reduce,
+        where=frozenset({NODE}),
+        note=lambda v: f"reduce {function_label(v.fn)}",
+    ),
+    Option(
+        "join",
+        None,
+        "mapping: key, within, max_pending",
+        "pairs (left, right) of the two inputs whose keys match, in either arrival order; "
+        "unmatched items are kept within seconds (or to the end), then counted as dropped",
+        check_join,
+        convert_join,
+        where=frozenset({NODE}),
+        note=_join_note,
+        drawn="the node's tag: 'join of 2 inputs'; the note in its label",
+    ),
+    Option(
+        "overflow",
+        OVERFLOW_POLICIES[0],
+        " | ".join(OVERFLOW_POLICIES),
+        "a full input link: block the producer (backpressure), drop its oldest item, or drop the "
+        "new one; dropped items are counted per link",
+        check_overflow,
+        drawn="on each input edge when not block; after a run, 'dropped N' on the edge",
+    ),
+    Option(
+        "rate",
+        None,
+        "'N/s', 'N/min', 'N/h' or mapping: limit, burst",
+        "at most N calls of the function per interval, shared by its workers "
+        "(a token bucket; burst calls at once, default 1)",
+        check_rate,
+        convert_rate,
+        where=frozenset({NODE}),
+        note=_rate_note,
+    ),
 )
 
 OPTION_NAMES: tuple[str, ...] = tuple(option.name for option in OPTIONS)
@@ -206,6 +332,28 @@ class NodeOptions:
     on_error: str = _DEFAULT["on_error"]
     executor: str | None = _DEFAULT["executor"]  # None: async on the loop, plain def in threads
     collect: bool = _DEFAULT["collect"]
+    batch: BatchOption | None = _DEFAULT["batch"]
+    window: WindowOption | None = _DEFAULT["window"]
+    key: Any = _DEFAULT["key"]  # an import string or a callable; resolved into NodeSpec.functions
+    reduce: ReduceOption | None = _DEFAULT["reduce"]
+    join: JoinOption | None = _DEFAULT["join"]
+    overflow: str = _DEFAULT["overflow"]
+    rate: RateOption | None = _DEFAULT["rate"]
+
+    @property
+    def operated(self) -> bool:
+        """True when a stream operator shapes this node's loop (docs/operators.md).
+
+        ``key`` alone only matters with ``concurrency`` > 1 (calls routed by key).
+        """
+        return (
+            self.batch is not None
+            or self.window is not None
+            or self.reduce is not None
+            or self.join is not None
+            or self.rate is not None
+            or (self.key is not None and self.concurrency > 1)
+        )
 
     @property
     def capacity(self) -> int:
@@ -223,90 +371,3 @@ class NodeOptions:
 
 
 assert tuple(f.name for f in fields(NodeOptions)) == OPTION_NAMES, "NodeOptions must follow OPTIONS"
-
-
-def unknown_key(name: str, extra: tuple[str, ...] = ("coro", "args", "properties")) -> str:
-    """The message for a key that is not an option, with a close match if there is one."""
-    close = difflib.get_close_matches(name, (*OPTION_NAMES, *extra), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown option{hint}"
-
-
-def _take(name: str, value: Any, where: str, good: dict[str, Any], problems: list[Problem]) -> None:
-    option = _BY_NAME[name]
-    message = option.check(value)
-    if message:
-        problems.append(Problem(where, message))
-    else:
-        good[name] = option.convert(value)
-
-
-def parse_defaults(raw: Any, problems: list[Problem]) -> dict[str, Any]:
-    """Validate a spec's ``defaults`` section (options applied to every node)."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        problems.append(Problem("defaults", "must be a mapping of node options"))
-        return {}
-    good: dict[str, Any] = {}
-    for key, value in raw.items():
-        where = f"defaults.{key}"
-        option = _BY_NAME.get(key) if isinstance(key, str) else None
-        if option is None or DEFAULTS not in option.where:
-            problems.append(Problem(where, unknown_key(str(key))))
-            continue
-        _take(key, value, where, good, problems)
-    return good
-
-
-def parse_options(
-    raw: Mapping[str, Any], path: str, defaults: Mapping[str, Any], problems: list[Problem]
-) -> NodeOptions:
-    """Build the :class:`NodeOptions` of one node from its spec mapping.
-
-    ``raw`` is the node's mapping; ``defaults`` the validated ``defaults``
-    section. Problems are appended (with their key path) instead of raised, so
-    that all of a spec's problems are reported together. Keys of ``raw`` that
-    are not options are left to the caller.
-    """
-    good: dict[str, Any] = dict(defaults)
-    for option in OPTIONS:
-        if NODE in option.where and option.name in raw:
-            _take(option.name, raw[option.name], f"{path}.{option.name}", good, problems)
-    props = raw.get("properties")
-    if props is not None:
-        if not isinstance(props, Mapping):
-            problems.append(Problem(f"{path}.properties", "must be a mapping"))
-        else:
-            known = ", ".join(o.name for o in OPTIONS if PROPERTIES in o.where)
-            for key, value in props.items():
-                where = f"{path}.properties.{key}"
-                prop = _BY_NAME.get(key) if isinstance(key, str) else None
-                if prop is None or PROPERTIES not in prop.where:
-                    problems.append(Problem(where, f"unknown property (known: {known})"))
-                else:
-                    _take(key, value, where, good, problems)
-    return NodeOptions(**good)
-
-
-def markdown_table() -> str:
-    """The options table of ``docs/options.md``, made from :data:`OPTIONS`."""
-    rows = [
-        "| option | type | default | set in | remote | what it does | drawn |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for o in OPTIONS:
-        default = (
-            "null"
-            if o.default is None
-            else str(o.default).lower()
-            if isinstance(o.default, bool)
-            else str(o.default)
-        )
-        where = ", ".join(w for w in (NODE, DEFAULTS, PROPERTIES) if w in o.where)
-        drawn = o.drawn or ("in the node's label when not the default" if o.note else "")
-        rows.append(
-            f"| `{o.name}` | {o.kind} | `{default}` | {where} | {'yes' if o.remote else 'no'} "
-            f"| {o.doc} | {drawn} |"
-        )
-    return "\n".join(rows) + "\n"

@@ -19,14 +19,14 @@ from .calling import INJECTABLE, Signature, classify, injected_names
 from .checks import check_node
 from .hooks import parse_node_hooks, parse_run_hooks
 from .model import GraphSpec, NodeSpec
+from .operators import as_is, function_refs, key_value
+from .option_parsing import parse_defaults, parse_options, unknown_key
 from .options import (
     NODE_OPTION_NAMES,
     UPSTREAM_CONCURRENCY,
-    parse_defaults,
-    parse_options,
-    unknown_key,
+    NodeOptions,
 )
-from .resolve import ResolveError, resolve_coro
+from .resolve import ResolveError, resolve_coro, resolve_function
 from .resources import parse_context, parse_resources
 from .subgraphs import Flattened, flatten
 
@@ -236,17 +236,23 @@ class _Parser:
         if not isinstance(args, Mapping) or not all(isinstance(k, str) for k in args):
             self.add(f"{path}.args", "must be a mapping of keyword arguments")
             args = {}
-        if raw.get("coro") is None:
+        base_dir = self.flat.base_dir(name, self.base_dir)
+        functions = self._functions(path, options, base_dir)
+        if raw.get("coro") is None and options.reduce is None and options.join is None:
             self.add(f"{path}.coro", "missing: every node needs a coro")
             return None
-        base_dir = self.flat.base_dir(name, self.base_dir)
         hooks = parse_node_hooks(raw.get("hooks"), f"{path}.hooks", base_dir, self.problems)
-        try:
-            coro = resolve_coro(raw["coro"], self.coro_map, base_dir)
-        except ResolveError as exc:
-            self.add(f"{path}.coro", str(exc))
-            return None
-        signature = self._signature(coro, raw["coro"])
+        if raw.get("coro") is None:
+            # A reduce or join node may leave its function out: it emits
+            # (key, value) or (left, right) as they are (docs/operators.md).
+            coro = key_value if options.window is not None else as_is
+        else:
+            try:
+                coro = resolve_coro(raw["coro"], self.coro_map, base_dir)
+            except ResolveError as exc:
+                self.add(f"{path}.coro", str(exc))
+                return None
+        signature = self._signature(coro, raw.get("coro"))
         if isinstance(signature, str):
             self.add(f"{path}.coro", signature)
             return None
@@ -257,14 +263,27 @@ class _Parser:
         return NodeSpec(
             name,
             coro,
-            raw["coro"],
+            raw.get("coro"),
             dict(args),
             options,
             signature,
             outputs=tuple(self.outputs.get(name, ())),
             inputs=tuple(self.inputs.get(name, ())),
             hooks=hooks,
+            functions=functions,
         )
+
+    def _functions(self, path: str, options: NodeOptions, base_dir: Path | None) -> dict[str, Any]:
+        """Resolve the functions the options name (``key``, ``window.time``...), like ``coro``."""
+        functions: dict[str, Any] = {}
+        for where, value, may_be_async in function_refs(options):
+            try:
+                functions[where] = resolve_function(
+                    value, self.coro_map, base_dir, may_be_async=may_be_async
+                )
+            except ResolveError as exc:
+                self.add(f"{path}.{where}", str(exc))
+        return functions
 
     def _signature(self, coro: Any, raw: Any) -> Signature | str:
         """Classify ``coro`` once per function object (large graphs reuse a few)."""

@@ -13,13 +13,14 @@ import difflib
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ResolveError", "import_string", "resolve_coro"]
+__all__ = ["ResolveError", "import_string", "resolve_coro", "resolve_function"]
 
 _path_lock = threading.Lock()
 
@@ -140,3 +141,31 @@ def resolve_coro(
     if value is None:
         raise ResolveError("missing: every node needs a coro")
     return value
+
+
+def resolve_function(
+    value: Any,
+    coro_map: Callable[[Any], Any] | None,
+    base_dir: Path | None = None,
+    *,
+    may_be_async: bool = False,
+) -> Callable[..., Any]:
+    """Resolve a function an option names (``key``, ``window.time``, ``reduce.fn``, ``join.key``).
+
+    A callable is used as it is; a string resolves exactly like a ``coro``
+    value (through ``coro_map`` when given, else as an import string, beside
+    the spec file first). Unless ``may_be_async``, the function is called on
+    the event loop for every item, so an ``async def`` is refused.
+    """
+    fn = value if callable(value) else resolve_coro(value, coro_map, base_dir)
+    if not callable(fn):
+        raise ResolveError(f"{value!r} is not callable (got {type(fn).__name__})")
+    if not may_be_async and (
+        inspect.iscoroutinefunction(fn)
+        or inspect.isasyncgenfunction(fn)
+        or inspect.iscoroutinefunction(getattr(fn, "__call__", None))  # noqa: B004
+    ):
+        raise ResolveError(
+            f"{value!r} must be a plain function: it is called on the event loop for every item"
+        )
+    return fn  # type: ignore[no-any-return]

@@ -41,8 +41,10 @@ MAX_BACKOFF = 1_000.0
 
 EXECUTORS = ("async", "thread", "process")
 
-#: A check: the problem's message for an invalid value, None for a valid one.
-Check = Callable[[Any], "str | None"]  # a type alias, not exported
+#: A check: the problem's message for an invalid value, None for a valid one;
+#: a mapping value's check may give ``(sub-path, message)`` pairs instead, one
+#: per problem (``nodes.agg.window.slide: ...``, see ``spec/operators.py``).
+Check = Callable[[Any], "str | list[tuple[str, str]] | None"]  # a type alias, not exported
 
 
 def same(value: Any) -> Any:

@@ -176,6 +176,7 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
             "latency_p50": None,
             "latency_p95": None,
             "latency_max": None,
+            "link_dropped": {},
         },
         "double": {
             "received": 5,
@@ -189,6 +190,7 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
             "latency_p50": None,
             "latency_p95": None,
             "latency_max": None,
+            "link_dropped": {},
         },
         "out": {
             "received": 5,
@@ -202,6 +204,7 @@ def test_run_json_prints_one_object_with_exact_stats_and_outputs():
             "latency_p50": None,
             "latency_p95": None,
             "latency_max": None,
+            "link_dropped": {},
         },
     }
     assert 1 <= stats["double"]["peak_depth"] <= 5
@@ -387,7 +390,7 @@ async def test_live_view_shows_each_node_figures():
         if line.strip()
     }
     assert lines["numbers"][:3] == ["numbers", "done", "5"]
-    assert lines["check"][:6] == ["check", "failed", "3", "2", "1", "ValueError:"]
+    assert lines["check"][:7] == ["check", "failed", "3", "2", "1", "0", "ValueError:"]
     assert plumber.stats_interval == view.interval
 
 

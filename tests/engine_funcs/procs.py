@@ -23,6 +23,16 @@ def mark_then_sleep(item: int, marker_dir: str) -> int:
     return item
 
 
+def window_size(window) -> tuple[object, int, int]:
+    """A window node's function run in a worker process: the Window pickles."""
+    return window.key, len(window.items), os.getpid()
+
+
+def batch_squares(xs: list[int]) -> list[int]:
+    """A batch node's function run in a worker process."""
+    return [x * x for x in xs]
+
+
 def uses_db(item: int, db: object) -> int:
     """A process function declaring a run resource (which cannot travel to a process)."""
     return item

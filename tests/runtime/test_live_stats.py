@@ -103,6 +103,7 @@ async def test_stats_events_carry_each_edge_s_figures():
             "capacity": 8,
             "depth": 0,
             "peak_depth": 8,
+            "dropped": 0,
         }
     ]
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipelines import Plumber, SpecError
-from pipelines.spec.options import OPTIONS, NodeOptions, markdown_table
+from pipelines.spec.option_parsing import markdown_table
+from pipelines.spec.options import OPTIONS, NodeOptions
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "options.md"
 
