@@ -155,7 +155,7 @@ def _nodes(run: RunRecord) -> Table:
 def _edges(run: RunRecord) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
     table.add_column("edge", no_wrap=True)
-    for heading in ("capacity", "depth", "peak"):
+    for heading in ("capacity", "depth", "peak", "dropped"):
         table.add_column(heading, justify="right")
     for edge in run.edges or []:
         arrow = " -dead letter-> " if edge.kind == "dead_letter" else " -> "
@@ -164,6 +164,7 @@ def _edges(run: RunRecord) -> Table:
             Text(str(edge.capacity) if edge.capacity else "unbounded"),
             Text(str(edge.depth)),
             Text(str(edge.peak_depth)),
+            Text(str(edge.dropped), style="red" if edge.dropped else ""),
         )
     return table
 

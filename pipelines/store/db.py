@@ -193,7 +193,13 @@ class Store:
         }
         edges = [
             EdgeFigures(
-                r["source"], r["target"], r["kind"], r["capacity"], r["depth"], r["peak_depth"]
+                r["source"],
+                r["target"],
+                r["kind"],
+                r["capacity"],
+                r["depth"],
+                r["peak_depth"],
+                r["dropped"],
             )
             for r in conn.execute(
                 "SELECT * FROM run_edges WHERE run_id = ? ORDER BY position", (run_id,)

@@ -133,7 +133,10 @@ class Recording:
             run_id=self.id,
             time=self._recorder.clock.time(),
             nodes={name: self._row(name) for name in self._kinds},
-            edges={(e["source"], e["target"]): (e["depth"], e["peak_depth"]) for e in self._links},
+            edges={
+                (e["source"], e["target"]): (e["depth"], e["peak_depth"], e.get("dropped", 0))
+                for e in self._links
+            },
             items_in=sum(stats.get(n, empty).emitted for n in self._sources),
             items_out=sum(stats.get(n, empty).emitted for n in self._sinks),
         )

@@ -85,7 +85,8 @@ class NodeFigures:
 
 @dataclass(frozen=True, slots=True)
 class EdgeFigures:
-    """One edge of a recorded run: its link's capacity (0: unbounded), depth and peak."""
+    """One edge of a recorded run: its link's capacity (0: unbounded), depth, peak, and
+    the items its ``overflow`` policy dropped."""
 
     source: str
     target: str
@@ -93,6 +94,7 @@ class EdgeFigures:
     capacity: int
     depth: int
     peak_depth: int
+    dropped: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """The API form."""
@@ -103,6 +105,7 @@ class EdgeFigures:
             "capacity": self.capacity,
             "peak_depth": self.peak_depth,
             "depth": self.depth,
+            "dropped": self.dropped,
         }
 
 

@@ -96,6 +96,7 @@ CREATE TABLE run_edges (
     capacity   INTEGER NOT NULL,         -- 0: unbounded
     depth      INTEGER NOT NULL DEFAULT 0,
     peak_depth INTEGER NOT NULL DEFAULT 0,
+    dropped    INTEGER NOT NULL DEFAULT 0,   -- items its overflow policy dropped
     PRIMARY KEY (run_id, source, target)
 ) WITHOUT ROWID;
 """

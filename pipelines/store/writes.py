@@ -65,7 +65,7 @@ class Snapshot:
     run_id: str
     time: float
     nodes: dict[str, NodeRow]
-    edges: dict[tuple[str, str], tuple[int, int]]  # (depth, peak_depth)
+    edges: dict[tuple[str, str], tuple[int, int, int]]  # (depth, peak_depth, dropped)
     items_in: int
     items_out: int
 
@@ -131,7 +131,8 @@ _NODE_UPDATE = (
     " latency_p95 = ?, latency_max = ?, duration = ?, last_error = ? WHERE run_id = ? AND node = ?"
 )
 _EDGE_UPDATE = (
-    "UPDATE run_edges SET depth = ?, peak_depth = ? WHERE run_id = ? AND source = ? AND target = ?"
+    "UPDATE run_edges SET depth = ?, peak_depth = ?, dropped = ?"
+    " WHERE run_id = ? AND source = ? AND target = ?"
 )
 
 

@@ -241,6 +241,7 @@ def test_runs_show_json_is_the_api_form_and_a_prefix_is_enough():
         "capacity": 1024,
         "peak_depth": data["edges"][0]["peak_depth"],
         "depth": 0,
+        "dropped": 0,
     }
 
 

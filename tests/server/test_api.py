@@ -161,7 +161,7 @@ async def test_one_run_has_nodes_edges_and_its_error(store, serve):
     middle = run["nodes"]["middle"]
     assert (middle["state"], middle["received"], middle["failed"]) == ("failed", 3, 1)
     assert [list(e) for e in run["edges"]] == [
-        ["source", "target", "kind", "capacity", "peak_depth", "depth"]
+        ["source", "target", "kind", "capacity", "peak_depth", "depth", "dropped"]
     ] * 2
     assert [(e["source"], e["target"], e["capacity"]) for e in run["edges"]] == [
         ("numbers", "middle", 1024),

@@ -6,12 +6,10 @@ import asyncio
 import itertools
 import json
 import re
-from types import SimpleNamespace
 
 from pipelines import Plumber
 from pipelines.diagram import to_dot, to_mermaid
 from pipelines.store.graph import MAX_DRAWN_NODES, describe, rebuild, result_of
-from pipelines.store.records import NODE_FIGURES, NodeFigures
 
 
 async def words(text="a b c"):
@@ -59,21 +57,28 @@ def test_a_rebuilt_plan_draws_the_same_diagram():
     assert to_mermaid(rebuilt) == to_mermaid(plan)
 
 
-def test_a_rebuilt_plan_with_a_run_s_figures_draws_the_annotated_diagram():
-    plumber = Plumber(demo())
-    result = asyncio.run(plumber.run())
-    rebuilt = rebuild(describe(plumber.plan))
+async def test_a_recorded_run_draws_as_the_run_itself_did(store, recorders):
+    async def fast():
+        for i in range(50):
+            yield i
 
-    nodes = {
-        name: NodeFigures(name, "", "done", **_counters(s)) for name, s in result.stats.items()
-    }
-    recorded = SimpleNamespace(status=result.status, duration=result.duration, nodes=nodes)
-    assert to_dot(rebuilt, result_of(recorded, rebuilt)) == to_dot(plumber.plan, result)
+    async def slow(x):
+        await asyncio.sleep(0.001)
+        return x
 
-
-def _counters(stats):
-    data = stats.as_dict()
-    return {k: data[k] for k in NODE_FIGURES if k in data}
+    spec = demo()
+    spec["nodes"]["burst"] = {"coro": fast}
+    spec["nodes"]["slow"] = {"coro": slow, "queue_size": 2, "overflow": "drop_oldest"}
+    spec["graph"].update({"burst": ["slow"], "slow": None})
+    plumber = Plumber(spec)
+    recording = recorders().record(plumber)
+    result = await plumber.run()
+    await asyncio.wrap_future(recording.ended)
+    run = store.run(recording.id)
+    assert result.stats["slow"].dropped > 0  # the overflow policy dropped items
+    assert run.edges[-1].dropped == result.stats["slow"].dropped
+    rebuilt = rebuild(run.graph)
+    assert to_dot(rebuilt, result_of(run, rebuilt)) == to_dot(plumber.plan, result)
 
 
 def test_graphs_too_large_to_draw_are_not_described():
@@ -96,3 +101,37 @@ def test_subgraphs_are_drawn_again_as_boxes():
 
     assert "subgraph cluster {" in dot(plan)  # the file has a subgraph
     assert dot(rebuild(json.loads(json.dumps(describe(plan))))) == dot(plan)
+
+
+def test_operator_options_draw_again_with_their_notes_and_a_join():
+    def first_letter(word):
+        return word[0]
+
+    async def pairs(pair):
+        return pair
+
+    spec = {
+        "nodes": {
+            "left": {"coro": words},
+            "right": {"coro": words},
+            "joined": {"coro": pairs, "join": {"key": first_letter, "within": 5}},
+            "batches": {"coro": pair, "batch": {"size": 4, "timeout": 0.5}, "rate": "100/s"},
+            "windows": {"coro": pair, "window": {"count": 3, "slide": 1}},
+            "last": {"coro": pair, "overflow": "drop_oldest", "queue_size": 8},
+        },
+        "graph": {
+            "left": ["joined"],
+            "right": ["joined"],
+            "joined": ["batches"],
+            "batches": ["windows"],
+            "windows": ["last"],
+            "last": None,
+        },
+    }
+    plan = Plumber(spec).plan
+    description = json.loads(json.dumps(describe(plan)))  # as stored: plain JSON
+    rebuilt = rebuild(description)
+    assert to_dot(rebuilt) == to_dot(plan)
+    assert to_mermaid(rebuilt) == to_mermaid(plan)
+    assert rebuilt.graph.nodes["joined"]["mode"] == "join"
+    assert "drop_oldest" in to_dot(rebuilt)

@@ -54,7 +54,8 @@ function renderTables(run) {
   fillRows(document.getElementById("nodes"), rows);
   const edges = (run.edges || []).map((e) => el("tr", {},
     cell(e.source + (e.kind === "dead_letter" ? " → (dead letter) " : " → ") + e.target),
-    cell(e.capacity || "unbounded", "num"), cell(e.depth, "num"), cell(e.peak_depth, "num")));
+    cell(e.capacity || "unbounded", "num"), cell(e.depth, "num"), cell(e.peak_depth, "num"),
+    cell(e.dropped, e.dropped ? "num failed-count" : "num")));
   fillRows(document.getElementById("edges"), edges);
 }
 
@@ -115,8 +116,13 @@ function paintDiagram(run) {
     const ends = title ? key.edges[title.textContent] : null;
     const e = ends ? byEdge[ends[0] + "\u0000" + ends[1]] : null;
     if (!e) continue;
-    const texts = group.querySelectorAll("text");
-    if (texts.length) texts[texts.length - 1].textContent = "depth " + e.depth + ", peak " + e.peak_depth;
+    for (const text of group.querySelectorAll("text")) {
+      if (/^(peak|depth) \d+/.test(text.textContent)) {
+        text.textContent = "depth " + e.depth + ", peak " + e.peak_depth;
+      } else if (/^dropped \d+/.test(text.textContent)) {
+        text.textContent = "dropped " + e.dropped;
+      }
+    }
     group.classList.toggle("busy", e.depth > 0);
   }
 }
