@@ -55,7 +55,8 @@ class Connections:
         self.requests[id(request)] = request
         self._idle.clear()
         try:
-            return await handler(request)
+            response: web.StreamResponse = await handler(request)
+            return response
         finally:
             self.requests.pop(id(request), None)
             if not self.requests:

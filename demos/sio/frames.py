@@ -44,11 +44,13 @@ def engineio_frame_problem(data: Any) -> str | None:
     tests: engine.io leaves its payload to socket.io.
     """
     try:
-        eio_packet.Packet(encoded_packet=data)
+        packet = eio_packet.Packet(encoded_packet=data)
     except RecursionError:
         return "nested too deeply"
     except Exception as exc:
         return f"not an engine.io packet ({type(exc).__name__})"
+    if not 0 <= packet.packet_type < len(eio_packet.packet_names):
+        return "not an engine.io packet (unknown type)"
     return None
 
 

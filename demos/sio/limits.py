@@ -69,7 +69,7 @@ class Limits:
     max_run_bytes: int = 4 * 1024 * 1024
     max_queued_bytes: int = 1024 * 1024
     max_queued_packets: int = 1024
-    max_clients: int = 64
+    max_clients: int = 32
     bad_frames_logged: int = 10
     bad_frame_log_seconds: float = 60.0
     concurrency: int = 8
@@ -218,12 +218,12 @@ class OutputMeter:
         size = json_size(value)
         if size > self.max_result_bytes:
             raise OutputLimitExceeded(
-                f"a result of {size:,} bytes; at most {self.max_result_bytes:,} per result"
+                f"produced a result of {size:,} bytes; at most {self.max_result_bytes:,} per result"
             )
         self.total += size
         if self.total > self.max_run_bytes:
             raise OutputLimitExceeded(
-                f"the graph's results reached {self.total:,} bytes; "
+                f"took the graph's results to {self.total:,} bytes; "
                 f"at most {self.max_run_bytes:,} per run"
             )
 

@@ -40,17 +40,20 @@ class ProcessFunc:
     @classmethod
     async def coro1(cls, self: Processor, q_elt: tuple[Any, ...]) -> str:
         await asyncio.sleep(3 * self.env_vars["delay_scale"])  # simulated I/O
-        return q_elt[0][::-1]
+        text: str = q_elt[0]
+        return text[::-1]
 
     @classmethod
     async def coro2(cls, self: Processor, q_elt: tuple[Any, ...]) -> str:
         await asyncio.sleep(2 * self.env_vars["delay_scale"])
-        return q_elt[0].upper()
+        text: str = q_elt[0]
+        return text.upper()
 
     @classmethod
     async def coro3(cls, self: Processor, q_elt: tuple[Any, ...]) -> str:
         await asyncio.sleep(1 * self.env_vars["delay_scale"])
-        return q_elt[0] + "-" + q_elt[0][::-1]
+        text: str = q_elt[0]
+        return text + "-" + text[::-1]
 
     @classmethod
     async def outputcoro(cls, self: Processor, q_elt: tuple[Any, ...]) -> None:

@@ -161,7 +161,7 @@ class Runs:
             run.result = exc.result
             if isinstance(exc.__cause__, OutputLimitExceeded):
                 run.outcome = "limit"
-                message = f"graph stopped: node {exc.node!r} produced {exc.__cause__}"
+                message = f"graph stopped: node {exc.node!r} {exc.__cause__}"
                 await answers.error(sid, run.run_id, "limit", message, node=exc.node, item=exc.item)
             else:
                 run.outcome = "failed"

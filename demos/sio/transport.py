@@ -216,7 +216,7 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         self.max_queued_packets = Limits().max_queued_packets
         self.frame_log = RateLimitedLog(logging.getLogger("pipelines.demo.server"), 10, 60.0)
         # A copy: engine.io's table of its aiohttp driver is shared by every server.
-        self._async = {**self._async, "websocket": GuardedWebSocket}
+        self._async: dict[str, Any] = {**self._async, "websocket": GuardedWebSocket}
 
     def configure(self, limits: Limits, frame_log: RateLimitedLog) -> None:
         """Take the send-queue bounds from ``limits``; log bad frames to ``frame_log``."""

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import pytest
 import socketio
 from sio.limits import Limits
@@ -87,7 +88,7 @@ async def test_results_over_the_run_limit_stop_the_graph(start_server, connect):
 
     assert error["kind"] == "limit"
     assert re.fullmatch(
-        r"graph stopped: node 'c[0-5]' produced the graph's results reached [\d,]+ bytes; "
+        r"graph stopped: node 'c[0-5]' took the graph's results to [\d,]+ bytes; "
         r"at most 4,194,304 per run",
         error["message"],
     ), error["message"]
@@ -135,6 +136,28 @@ async def test_clients_that_never_read_are_dropped_and_their_queues_stay_bounded
     finally:
         for client in clients:
             client.close()
+
+
+async def test_a_polling_client_that_never_polls_is_dropped_too(start_server):
+    limits = Limits(max_result_bytes=64 * 1024, max_queued_bytes=128 * 1024)
+    served = await start_server(limits, delay_scale=0)
+    finished = served.watch("finished")
+    endpoint = f"{served.url}/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(endpoint) as response:
+            opened = await response.text()
+        sid = json.loads(opened[1:])["sid"]
+        for body in ("40", event_frame("process_msg", doubling_graph(["p" * 1000] * 50, 5))):
+            async with session.post(f"{endpoint}&sid={sid}", data=body) as response:
+                assert response.status == 200
+        # ... and never sends the GET that would take the results.
+
+        event = await finished
+
+    assert event.outcome == "stopped"
+    assert served.server.queue_stats.dropped == [sid]
+    assert served.server.queue_stats.peak_bytes <= limits.max_queued_bytes
+    assert served.server.clients == frozenset()
 
 
 # -- deeply nested payloads -----------------------------------------------------------------------

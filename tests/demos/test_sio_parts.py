@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sio.frames import RateLimitedLog
+from sio.frames import RateLimitedLog, engineio_frame_problem
 from sio.limits import Limits, OutputLimitExceeded, OutputMeter, nesting_depth
 from sio.registry import REGISTRY, check_registry
 from sio.sanitize import client_options, sanitize
-from sio.transport import QueueStats, SendQueue
+from sio.transport import LibraryLog, QueueStats, SendQueue
 from sio_harness import DEMOS, original_graph
 
 from pipelines.spec.options import NODE, OPTIONS, PROPERTIES
@@ -121,12 +121,12 @@ async def test_output_meter_counts_results_and_stops_past_each_limit():
     assert await metered(98) == "x" * 98  # 100 bytes as JSON (the quotes count)
     assert meter.total == 100
     with pytest.raises(
-        OutputLimitExceeded, match=r"^a result of 101 bytes; at most 100 per result$"
+        OutputLimitExceeded, match=r"^produced a result of 101 bytes; at most 100 per result$"
     ):
         await metered(99)
     await metered(98)
     with pytest.raises(
-        OutputLimitExceeded, match=r"^the graph's results reached 300 bytes; at most 250 per run$"
+        OutputLimitExceeded, match=r"^took the graph's results to 300 bytes; at most 250 per run$"
     ):
         await metered(98)
     assert metered.__wrapped__ is make  # the engine sees make's signature
@@ -310,3 +310,36 @@ def test_docs_demos_lists_every_limit_with_its_default():
                 else None
             )
             assert any(text and text in shown for text in (number, kib, mib)), (field.name, shown)
+
+
+@pytest.mark.parametrize(
+    ("frame", "problem"),
+    [
+        ('42["process_msg",{}]', None),
+        ("2", None),
+        (b"\x00\x01binary", None),
+        ("", "not an engine.io packet (ValueError)"),
+        ("x{}", "not an engine.io packet (ValueError)"),
+        ("9abc", "not an engine.io packet (unknown type)"),
+        ("4" + "[" * 5000, "nested too deeply"),
+    ],
+)
+def test_engineio_frames_are_checked_before_engineio_decodes_them(frame, problem):
+    assert engineio_frame_problem(frame) == problem
+
+
+def test_library_log_turns_errors_into_short_lines_and_drops_info(caplog):
+    caplog.set_level(logging.DEBUG)
+    log = LibraryLog("engine.io", RateLimitedLog(logging.getLogger("test.lib"), 10, 60.0))
+
+    log.info("%s: Sending packet %s data %s", "sid", "MESSAGE", "x" * 1000)
+    try:
+        raise ValueError("Unknown packet type.")
+    except ValueError:
+        log.exception("message async handler error")
+    log.warning("Cannot send to sid %s", "abc")
+
+    assert [(r.getMessage(), r.exc_info) for r in caplog.records] == [
+        ("engine.io: message async handler error (ValueError: Unknown packet type.)", None),
+        ("engine.io: Cannot send to sid abc", None),
+    ]
