@@ -57,10 +57,13 @@ from .values import (
 )
 
 __all__ = [
+    "DEFAULTS",
     "DEFAULT_QUEUE_SIZE",
+    "NODE",
     "NODE_OPTION_NAMES",
     "OPTIONS",
     "OPTION_NAMES",
+    "PROPERTIES",
     "UPSTREAM_CONCURRENCY",
     "NodeOptions",
     "Option",
@@ -79,7 +82,9 @@ UPSTREAM_CONCURRENCY = 64
 
 #: Places a spec can set an option: in a node, in ``defaults``, or (upstream
 #: style) in a node's ``properties``.
-NODE, DEFAULTS, PROPERTIES = "node", "defaults", "properties"
+NODE = "node"
+DEFAULTS = "defaults"
+PROPERTIES = "properties"
 
 
 def _g(value: float) -> str:

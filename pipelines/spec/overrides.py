@@ -1,4 +1,7 @@
-"""``NODE.ARG=VALUE`` overrides of a loaded spec (the command's ``--set``, schedules' parameters)."""
+"""``NODE.ARG=VALUE`` overrides of a loaded spec (the command's ``--set``, schedules' parameters).
+
+``resources.NAME.ARG=VALUE`` sets an argument of a run resource's factory.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +44,9 @@ def apply_overrides(data: Mapping[str, Any], sets: Iterable[str]) -> dict[str, A
     result["nodes"] = nodes
     for text in sets:
         node, arg, value = parse_override(text)
+        if node.startswith("resources."):
+            result["resources"] = _set_resource_arg(result.get("resources"), node, arg, value, text)
+            continue
         if node not in nodes:
             known = ", ".join(str(name) for name in nodes) or "none"
             raise OverrideError(f"{text!r}: no node named {node!r} (nodes: {known})")
@@ -55,3 +61,22 @@ def apply_overrides(data: Mapping[str, Any], sets: Iterable[str]) -> dict[str, A
             raise OverrideError(f"{text!r}: the args of node {node!r} are not a mapping")
         spec["args"] = {**args, arg: value}
     return result
+
+
+def _set_resource_arg(
+    resources: Any, target: str, arg: str, value: Any, text: str
+) -> dict[str, Any]:
+    """``resources.NAME.ARG=VALUE``: a copy of ``resources`` with that factory argument set."""
+    name = target.removeprefix("resources.")
+    found = dict(resources) if isinstance(resources, Mapping) else {}
+    if name not in found:
+        known = ", ".join(str(n) for n in found) or "none"
+        raise OverrideError(f"{text!r}: no resource named {name!r} (resources: {known})")
+    entry = found[name]
+    if not isinstance(entry, Mapping):
+        entry = {"factory": entry}
+    args = entry.get("args") or {}
+    if not isinstance(args, Mapping):
+        raise OverrideError(f"{text!r}: the args of resource {name!r} are not a mapping")
+    found[name] = {**entry, "args": {**args, arg: value}}
+    return found

@@ -1,194 +1,35 @@
-"""The socket.io demo server (demos/server.py) and client (demos/client.py), end to end.
+"""The socket.io demo server (demos/sio/, run by demos/server.py) and client, end to end.
 
 Each test starts the real aiohttp + socket.io server on a free loopback port
 and talks to it with real ``socketio.AsyncClient`` instances. The demo's
 simulated I/O sleeps are scaled down (``delay_scale``) except in the one test
-that measures the original exchange with the real durations.
+that measures the original exchange with the real durations. The server's
+hardening against hostile clients is in test_sio_hardening.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import re
 import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import socketio
-from aiohttp import web
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMOS = ROOT / "demos"
-
-
-def _load(name: str, path: Path) -> Any:
-    """Import a demo script by path (demos/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-demo_server = _load("pipelines_demo_server", DEMOS / "server.py")
-demo_client = _load("pipelines_demo_client", DEMOS / "client.py")
-Limits = demo_server.Limits
-
-FAST = 0.01  # delay_scale for tests: coro1 sleeps 30 ms instead of 3 s
-
-
-def original_graph(strings: list[str]) -> dict[str, Any]:
-    """The graph exactly as the original client sent it (tuples and all)."""
-    return {
-        "nodes": {
-            "inp": {"coro": "ProcessFunc.inputcoro", "args": {"strings_from_client": strings}},
-            "coro1": {"coro": "ProcessFunc.coro1"},
-            "coro2": {"coro": "ProcessFunc.coro2"},
-            "coro3": {"coro": "ProcessFunc.coro3"},
-            "out": {"coro": "ProcessFunc.outputcoro", "properties": {"aggregate_inputs": False}},
-        },
-        "graph": {
-            "inp": ("coro1",),
-            "coro1": ("coro2", "coro3"),
-            "coro2": ("out",),
-            "coro3": ("out",),
-            "out": None,
-        },
-    }
-
-
-def expected_results(strings: list[str]) -> Counter[str]:
-    """What the original graph gives: coro2(coro1(s)) and coro3(coro1(s)) for each s."""
-    return Counter([s[::-1].upper() for s in strings] + [s[::-1] + "-" + s for s in strings])
-
-
-# -- harness --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Served:
-    url: str
-    server: Any  # demos/server.py DemoServer
-    runner: web.AppRunner
-
-    def watch(self, kind: str, outcome: str | None = None) -> asyncio.Future[Any]:
-        """A future resolved with the next RunEvent of ``kind`` (and ``outcome``) on the server."""
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-
-        def callback(event: Any) -> None:
-            if (
-                event.kind == kind
-                and (outcome is None or event.outcome == outcome)
-                and not fut.done()
-            ):
-                fut.set_result(event)
-                unsubscribe()
-
-        unsubscribe = self.server.subscribe(callback)
-        return fut
-
-
-class Client:
-    """A real socket.io client that records what the server sends it."""
-
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.results: list[Any] = []
-        self.answers: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        self.first_result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.disconnected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.sio.on("recv", self._recv)
-        self.sio.on("pipeline_done", self._done)
-        self.sio.on("pipeline_error", self._error)
-        self.sio.on("disconnect", self._disconnect)
-
-    async def _recv(self, data: Any) -> None:
-        self.results.append(data)
-        if not self.first_result.done():
-            self.first_result.set_result(data)
-
-    async def _done(self, data: Any) -> None:
-        await self.answers.put(("pipeline_done", data))
-
-    async def _error(self, data: Any) -> None:
-        await self.answers.put(("pipeline_error", data))
-
-    async def _disconnect(self, reason: Any = None) -> None:
-        if not self.disconnected.done():
-            self.disconnected.set_result(None)
-
-    async def answer(self) -> tuple[str, Any]:
-        """The next ``pipeline_done`` / ``pipeline_error`` (event name, data)."""
-        return await self.answers.get()
-
-    async def submit(self, graph: Any) -> tuple[str, Any]:
-        # A 1-tuple is sent as exactly one argument, also when it is None
-        # (a bare None would mean "no argument"); for a mapping the message
-        # on the wire is the same as the original client's.
-        await self.sio.emit("process_msg", (graph,))
-        return await self.answer()
-
-    async def done(self, graph: Any) -> dict[str, Any]:
-        event, data = await self.submit(graph)
-        assert event == "pipeline_done", data
-        return data
-
-    async def refused(self, graph: Any) -> dict[str, Any]:
-        event, data = await self.submit(graph)
-        assert event == "pipeline_error", data
-        return data
-
-
-@pytest.fixture
-async def start_server() -> AsyncIterator[Callable[..., Awaitable[Served]]]:
-    runners: list[web.AppRunner] = []
-
-    async def start(limits: Any = None, delay_scale: float = FAST) -> Served:
-        app, _ = demo_server.create_app(limits=limits, delay_scale=delay_scale)
-        runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await runner.setup()
-        runners.append(runner)
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        return Served(f"http://{host}:{port}", app[demo_server.SERVER_KEY], runner)
-
-    yield start
-    for runner in runners:
-        await runner.app[demo_server.SERVER_KEY].shutdown()  # idempotent
-        await runner.cleanup()
-
-
-@pytest.fixture
-async def connect() -> AsyncIterator[Callable[[Served], Awaitable[Client]]]:
-    clients: list[Client] = []
-
-    async def make(served: Served) -> Client:
-        client = Client()
-        await client.sio.connect(served.url, wait_timeout=10)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.sio.disconnect()
-
-
-def paths(error: dict[str, Any]) -> list[str]:
-    return [p["path"] for p in error.get("problems", [])]
-
-
-STRINGS = ["alpha", "Bravo", "charlie-3", "0xdeadbeef", "e"]
-
+from sio.limits import Limits
+from sio_harness import (
+    DEMOS,
+    STRINGS,
+    Served,
+    demo_client,
+    expected_results,
+    original_graph,
+    paths,
+)
 
 # -- the original protocol ------------------------------------------------------------------------
 
