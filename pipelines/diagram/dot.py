@@ -80,13 +80,14 @@ def to_digraph(plan: Plan, result: RunResult | None = None) -> graphviz.Digraph:
         )
 
     clusters = Clusters(g)
+    numbers = {group: i for i, group in enumerate(clusters.members) if group}
 
     def add_group(container: Any, group: tuple[str, ...]) -> None:
         for name in clusters.members[group]:
             add_node(container, name)
         for child in clusters.children[group]:
             # A subgraph node is drawn as a dashed box around its nodes.
-            with container.subgraph(name=f"cluster_{len(ids) + id(child) % 100000}") as box:
+            with container.subgraph(name=f"cluster_{numbers[child]}") as box:
                 box.attr(label=graphviz.nohtml(_dot_text([child[-1]])), **CLUSTER_ATTRS)
                 add_group(box, child)
 
