@@ -13,14 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import Problem, SpecError
 from ..runtime.plumber import Plumber
+from ..schedule.cycles import Cycles
 from ..spec.loader import load_file
-from ..store.recorder import Recorder
+from ..spec.overrides import apply_parameters
+from ..store.recorder import Recorder, new_run_id
+from ..store.recording import Recording
 
 __all__ = ["MAX_ACTIVE", "Busy", "Host", "HostedPipeline", "load_hosted"]
 
@@ -46,23 +50,11 @@ class HostedPipeline:
     nodes: list[str] = field(default_factory=list)
 
     def with_parameters(self, parameters: dict[str, Any] | None) -> dict[str, Any]:
-        """The spec as loaded with ``{"node.arg": value}`` applied to the nodes' args.
-
-        Raises ValueError for a key that is not ``node.arg`` of a node of the spec.
-        """
+        """The spec as loaded with ``{"node.arg": value}`` applied (as ``--set`` would, also
+        ``resources.NAME.ARG``). Raises ValueError for a key that fits no node of the spec."""
         if not parameters:
             return self.data
-        data = dict(self.data)
-        nodes = dict(data.get("nodes") or {})
-        for key, value in parameters.items():
-            node, _, arg = key.rpartition(".")
-            if not node or not arg or not isinstance(nodes.get(node), dict):
-                raise ValueError(f"parameter {key!r}: expected NODE.ARG of a node of {self.name!r}")
-            entry = dict(nodes[node])
-            entry["args"] = {**(entry.get("args") or {}), arg: value}
-            nodes[node] = entry
-        data["nodes"] = nodes
-        return data
+        return apply_parameters(self.data, parameters)
 
     def plumber(self, data: dict[str, Any] | None = None) -> Plumber:
         """A fresh Plumber for one run (sampled call timing on, for the recorded figures).
@@ -125,16 +117,38 @@ def load_hosted(paths: list[Path]) -> list[HostedPipeline]:
     return hosted
 
 
+@dataclass(slots=True)
+class _Live:
+    """One live hosted run: its pipeline, Plumber, task, cycles and current run id."""
+
+    name: str
+    plumber: Plumber
+    cycles: Cycles
+    run_id: str
+    task: asyncio.Task[None] | None = None
+
+
 class Host:
-    """Starts and stops runs of the hosted pipelines, recording each with ``recorder``."""
+    """Starts and stops runs of the hosted pipelines, recording each with ``recorder``.
+
+    A spec with ``cycle:`` runs its cycles in one hosted run: each cycle is
+    recorded as its own run (linked to the first), and stopping any of them
+    ends the cycles. ``on_end(name)`` is called when a hosted run ends (the
+    scheduler starts a queued occurrence then).
+    """
 
     def __init__(
-        self, pipelines: list[HostedPipeline], recorder: Recorder, max_active: int = MAX_ACTIVE
+        self,
+        pipelines: list[HostedPipeline],
+        recorder: Recorder,
+        max_active: int = MAX_ACTIVE,
+        on_end: Callable[[str], None] | None = None,
     ) -> None:
         self.pipelines = {p.name: p for p in pipelines}
         self.recorder = recorder
         self.max_active = max_active
-        self._active: dict[str, tuple[str, Plumber, asyncio.Task[None]]] = {}
+        self.on_end = on_end
+        self._active: dict[str, _Live] = {}  # by the id of its current cycle's run
         self._starting = 0  # starts waiting for their first record
 
     def hosts(self, run_id: str) -> bool:
@@ -145,21 +159,27 @@ class Host:
         """Ids of the live hosted runs (of one pipeline)."""
         return [
             run_id
-            for run_id, (name, _, _) in self._active.items()
-            if pipeline is None or name == pipeline
+            for run_id, live in self._active.items()
+            if pipeline is None or live.name == pipeline
         ]
 
     async def start(
-        self, name: str, *, parameters: dict[str, Any] | None = None, trigger: str = "api"
+        self,
+        name: str,
+        *,
+        parameters: dict[str, Any] | None = None,
+        trigger: str = "api",
+        run_id: str | None = None,
     ) -> str:
         """Start a run of pipeline ``name``; return its id once its record is in the store.
 
         ``parameters`` (``{"node.arg": value}``, as ``--set``) come from the
         server's side (a schedule), never from an HTTP client; ``trigger`` is
-        recorded with the run. Raises KeyError for an unknown pipeline,
-        :class:`Busy` when ``max_active`` runs are live, ValueError or
-        SpecError for parameters that do not fit, StoreError when its record
-        cannot be written (then nothing runs).
+        recorded with the run; ``run_id`` is its id (default: a new one; a
+        schedule's claim chooses it). Raises KeyError for an unknown
+        pipeline, :class:`Busy` when ``max_active`` runs are live, ValueError
+        or SpecError for parameters that do not fit, StoreError when its
+        record cannot be written (then nothing runs).
         """
         hosted = self.pipelines[name]
         if len(self._active) + self._starting >= self.max_active:
@@ -168,14 +188,23 @@ class Host:
             )
         data = hosted.with_parameters(parameters)
         plumber = hosted.plumber(data)
-        recording = self.recorder.record(
-            plumber,
-            pipeline=name,
-            spec=data,
-            parameters=parameters,
-            spec_path=str(hosted.path.resolve()),
-            trigger=trigger,
-        )
+        cycles = Cycles(plumber)
+        first = run_id or new_run_id()
+
+        def record(cycle: int) -> Recording:
+            return self.recorder.record(
+                plumber,
+                pipeline=name,
+                spec=data,
+                parameters=parameters,
+                spec_path=str(hosted.path.resolve()),
+                trigger=trigger,
+                run_id=first if cycle == 1 else None,
+                cycle_of=None if cycles.once else first,
+                cycle=None if cycles.once else cycle,
+            )
+
+        recording = record(1)
         # The record is in the store before the run starts (as `pipelines run` does);
         # meanwhile its slot is taken, so concurrent starts stay within max_active.
         self._starting += 1
@@ -186,40 +215,59 @@ class Host:
             raise
         finally:
             self._starting -= 1
-        task = asyncio.get_running_loop().create_task(
-            self._run(plumber, recording.id), name=f"pipelines-hosted:{recording.id}"
+        live = _Live(name, plumber, cycles, recording.id)
+        self._active[recording.id] = live
+        live.task = asyncio.get_running_loop().create_task(
+            self._run(live, record), name=f"pipelines-hosted:{recording.id}"
         )
-        self._active[recording.id] = (name, plumber, task)
         return recording.id
 
-    async def _run(self, plumber: Plumber, run_id: str) -> None:
-        try:
-            await plumber.run()
-        except Exception as exc:  # recorded by the run's own events; the server goes on
-            log.info("pipelines: hosted run %s ended with %s: %s", run_id, type(exc).__name__, exc)
-        finally:
-            self._active.pop(run_id, None)
+    async def _run(self, live: _Live, record: Callable[[int], Recording]) -> None:
+        async def next_cycle(cycle: int) -> None:
+            recording = record(cycle)
+            try:
+                await asyncio.wrap_future(recording.written)
+            except BaseException:
+                recording.finish()
+                raise
+            # The live entry follows the run of the current cycle (stop, hosted, active).
+            self._active.pop(live.run_id, None)
+            live.run_id = recording.id
+            self._active[recording.id] = live
 
-    def stop(self, run_id: str) -> bool:
-        """Ask a live hosted run to drain (sources stop, items in flight finish); False if not live."""
-        entry = self._active.get(run_id)
-        if entry is None:
+        live.cycles.before_cycle = next_cycle
+        try:
+            await live.cycles.run()
+        except Exception as exc:  # recorded by the run's own events; the server goes on
+            log.info(
+                "pipelines: hosted run %s ended with %s: %s", live.run_id, type(exc).__name__, exc
+            )
+        finally:
+            self._active.pop(live.run_id, None)
+            if self.on_end is not None:
+                self.on_end(live.name)
+
+    def stop(self, run_id: str, drain: bool = True) -> bool:
+        """Ask a live hosted run to drain (sources stop, items in flight finish; no further
+        cycle starts); ``drain=False`` cancels it. False if it is not live."""
+        live = self._active.get(run_id)
+        if live is None:
             return False
-        entry[1].request_stop(drain=True)
+        live.cycles.stop(drain=drain)
         return True
 
     async def close(self, timeout: float = 10.0) -> None:
         """Drain every live run; cancel what has not ended after ``timeout`` seconds."""
-        entries = [(plumber, task) for _, plumber, task in self._active.values()]
-        for plumber, _ in entries:
-            plumber.request_stop(drain=True)
-        tasks = [task for _, task in entries]
+        entries = list(self._active.values())
+        for live in entries:
+            live.cycles.stop(drain=True)
+        tasks = [live.task for live in entries if live.task is not None]
         if not tasks:
             return
         _, pending = await asyncio.wait(tasks, timeout=timeout)
-        for plumber, task in entries:
-            if task in pending:
-                plumber.request_stop(drain=False)
+        for live in entries:
+            if live.task in pending:
+                live.cycles.stop(drain=False)
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -7,6 +7,7 @@ from typing import Any
 
 from .calling import Signature
 from .options import NodeOptions
+from .schedule import NO_LIMITS, ONCE, CycleSpec, ScheduleSpec, WatchdogSpec
 
 __all__ = ["GraphSpec", "NodeHooks", "NodeSpec", "RunHooks"]
 
@@ -90,3 +91,9 @@ class GraphSpec:
     #: The shared context's initial mapping, and ``lockable`` or ``protected``.
     context: dict[str, Any] = field(default_factory=dict)
     context_mode: str = "lockable"
+    #: When ``pipelines serve`` starts runs by itself (None: never).
+    schedule: ScheduleSpec | None = None
+    #: How many times one run repeats the graph (``once`` by default).
+    cycle: CycleSpec = ONCE
+    #: The limits a watchdog enforces on this pipeline's runs.
+    watchdog: WatchdogSpec = NO_LIMITS

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["OverrideError", "apply_overrides", "parse_override"]
+__all__ = ["OverrideError", "apply_overrides", "apply_parameters", "parse_override"]
 
 
 class OverrideError(ValueError):
@@ -38,27 +38,45 @@ def apply_overrides(data: Mapping[str, Any], sets: Iterable[str]) -> dict[str, A
     Raises :class:`OverrideError` for a malformed override or an unknown node;
     ``data`` itself is never changed.
     """
+    values = [(repr(text), *parse_override(text)) for text in sets]
+    return _apply(data, values)
+
+
+def apply_parameters(data: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Like :func:`apply_overrides`, with values already read: ``{"node.arg": value}`` (a
+    schedule's ``parameters``). Raises :class:`OverrideError` for a key that fits no node."""
+    values = []
+    for key, value in parameters.items():
+        node, dot, arg = str(key).rpartition(".")
+        if not dot or not node or not arg:
+            raise OverrideError(f"parameter {key!r}: expected NODE.ARG")
+        values.append((f"parameter {key!r}", node, arg, value))
+    return _apply(data, values)
+
+
+def _apply(data: Mapping[str, Any], values: list[tuple[str, str, str, Any]]) -> dict[str, Any]:
     result = copy.copy(dict(data))
     nodes = result.get("nodes")
     nodes = dict(nodes) if isinstance(nodes, Mapping) else {}
     result["nodes"] = nodes
-    for text in sets:
-        node, arg, value = parse_override(text)
+    for label, node, arg, value in values:
         if node.startswith("resources."):
-            result["resources"] = _set_resource_arg(result.get("resources"), node, arg, value, text)
+            result["resources"] = _set_resource_arg(
+                result.get("resources"), node, arg, value, label
+            )
             continue
         if node not in nodes:
             known = ", ".join(str(name) for name in nodes) or "none"
-            raise OverrideError(f"{text!r}: no node named {node!r} (nodes: {known})")
+            raise OverrideError(f"{label}: no node named {node!r} (nodes: {known})")
         spec = nodes[node]
         if not isinstance(spec, Mapping):
-            raise OverrideError(f"{text!r}: node {node!r} is not a mapping in the spec")
+            raise OverrideError(f"{label}: node {node!r} is not a mapping in the spec")
         spec = nodes[node] = dict(spec)
         args = spec.get("args")
         if args is None:
             args = {}
         if not isinstance(args, Mapping):
-            raise OverrideError(f"{text!r}: the args of node {node!r} are not a mapping")
+            raise OverrideError(f"{label}: the args of node {node!r} are not a mapping")
         spec["args"] = {**args, arg: value}
     return result
 
@@ -71,12 +89,12 @@ def _set_resource_arg(
     found = dict(resources) if isinstance(resources, Mapping) else {}
     if name not in found:
         known = ", ".join(str(n) for n in found) or "none"
-        raise OverrideError(f"{text!r}: no resource named {name!r} (resources: {known})")
+        raise OverrideError(f"{text}: no resource named {name!r} (resources: {known})")
     entry = found[name]
     if not isinstance(entry, Mapping):
         entry = {"factory": entry}
     args = entry.get("args") or {}
     if not isinstance(args, Mapping):
-        raise OverrideError(f"{text!r}: the args of resource {name!r} are not a mapping")
+        raise OverrideError(f"{text}: the args of resource {name!r} are not a mapping")
     found[name] = {**entry, "args": {**args, arg: value}}
     return found

@@ -28,6 +28,7 @@ from .options import (
 )
 from .resolve import ResolveError, resolve_coro, resolve_function
 from .resources import parse_context, parse_resources
+from .schedule import parse_cycle, parse_schedule, parse_watchdog
 from .subgraphs import Flattened, flatten
 
 __all__ = ["NODE_KEYS", "TOP_LEVEL_KEYS", "collect_spec"]
@@ -44,6 +45,9 @@ TOP_LEVEL_KEYS = (
     "context",
     "context_mode",
     "resources",
+    "schedule",
+    "cycle",
+    "watchdog",
 )
 #: Keys of a node that are not options.
 NODE_KEYS = ("coro", "args", "properties", "hooks")
@@ -126,6 +130,9 @@ class _Parser:
         )
         hooks = parse_run_hooks(spec.get("hooks"), self.base_dir, self.problems)
         names = self._node_names(raw_nodes)
+        schedule = parse_schedule(spec.get("schedule"), self.problems, names, resources)
+        cycle = parse_cycle(spec.get("cycle"), self.problems, self.coro_map, self.base_dir)
+        watchdog = parse_watchdog(spec.get("watchdog"), self.problems, scheduled="schedule" in spec)
         self._structure(raw_graph, names)
         nodes: dict[str, NodeSpec] = {}
         for name, raw in names.items():
@@ -149,6 +156,9 @@ class _Parser:
             resources=resources,
             context=context,
             context_mode=context_mode,
+            schedule=schedule,
+            cycle=cycle,
+            watchdog=watchdog,
         )
 
     def _section(self, spec: Mapping[Any, Any], key: str, what: str) -> Mapping[Any, Any]:

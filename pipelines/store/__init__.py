@@ -10,9 +10,9 @@ importing this package writes nothing. See docs/store.md.
 
 from __future__ import annotations
 
+from ..spec.durations import parse_duration
 from .db import Store, StoreError
 from .paths import default_path
-from .prune import parse_duration
 from .recorder import Recorder
 from .recording import Recording
 from .records import EdgeFigures, NodeFigures, RunError, RunRecord, WorkerRecord

@@ -28,7 +28,7 @@ _RUN_COLUMNS = (
     " runs.ended_at, runs.duration, runs.updated_at, runs.progress_at, runs.noticed_at,"
     " runs.spec_hash, runs.spec_path, runs.version, runs.parameters, runs.items_in,"
     " runs.items_out, runs.error_node, runs.error_item, runs.error_type, runs.error_message,"
-    " workers.name AS worker"
+    " runs.cycle_of, runs.cycle, workers.name AS worker"
 )
 _FROM = " FROM runs LEFT JOIN workers ON workers.id = runs.worker_id"
 
@@ -298,10 +298,13 @@ class Store:
         status: str,
         from_statuses: Iterable[str] = (RUNNING,),
         error: str | None = None,
+        error_type: str | None = None,
     ) -> bool:
         """Move a run to ``status`` only if it is in ``from_statuses`` (never from a finished one)."""
         with self.transaction() as conn:
-            return writes.transition(conn, run_id, status, self.clock.time(), from_statuses, error)
+            return writes.transition(
+                conn, run_id, status, self.clock.time(), from_statuses, error, error_type
+            )
 
     def prune(
         self,

@@ -1,4 +1,4 @@
-"""Pruning history: which runs to delete, and durations like ``7d`` or ``12h``.
+"""Pruning history: which runs to delete (durations like ``7d``: :mod:`pipelines.spec.durations`).
 
 The policy (docs/store.md): a run that is still ``running`` is never deleted.
 ``keep=N`` deletes the runs of each pipeline beyond its N newest (by start);
@@ -10,40 +10,16 @@ figures; workers that are offline and have no run left go too.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 
 from .status import RUNNING
 
-__all__ = ["DEFAULT_KEEP", "KEEP_ENV", "parse_duration", "prune", "runs_to_prune"]
+__all__ = ["DEFAULT_KEEP", "KEEP_ENV", "prune", "runs_to_prune"]
 
 #: Runs kept per pipeline when a recorder prunes after each run
 #: (``PIPELINES_KEEP_RUNS``; 0 keeps everything).
 DEFAULT_KEEP = 1000
 KEEP_ENV = "PIPELINES_KEEP_RUNS"
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in ``90s``, ``30m``, ``12h``, ``7d``, ``2w`` or combinations (``1d12h``).
-
-    Raises ValueError with the accepted forms for anything else.
-    """
-    cleaned = text.strip().lower()
-    pos, total = 0, 0.0
-    for match in _DURATION.finditer(cleaned):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    if not cleaned or pos != len(cleaned):
-        raise ValueError(
-            f"{text!r} is not a duration: use a number with a unit s, m, h, d or w "
-            "(90s, 30m, 12h, 7d, 1d12h)"
-        )
-    return total
 
 
 def runs_to_prune(

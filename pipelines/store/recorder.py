@@ -41,7 +41,7 @@ from .graph import describe
 from .prune import DEFAULT_KEEP, KEEP_ENV
 from .recording import Recording
 from .records import WorkerRecord
-from .status import ONLINE, heartbeat_period
+from .status import ONLINE, WATCHDOG_STATUSES, heartbeat_period
 from .writer import FLUSH_INTERVAL, Writer
 from .writes import RunStart
 
@@ -224,7 +224,11 @@ class Recorder:
             self.beat()
 
     def beat(self) -> None:
-        """One heartbeat: this worker is alive; and crash detection for every other worker."""
+        """One heartbeat: this worker is alive; and crash detection for every other worker.
+
+        A live run of this process that a watchdog ended in the store
+        (``timed_out``, ``stalled``) is stopped here, at once.
+        """
         now = self.clock.time()
         with self._lock:
             live = list(self._live)
@@ -232,10 +236,19 @@ class Recorder:
             with self.store.transaction() as conn:
                 revived = writes.heartbeat(conn, self.worker, now, live)
                 reaped = writes.reap(conn, now)
+                verdicts = writes.statuses(conn, live) if live else {}
         except Exception as exc:  # a busy or broken store must not end the heartbeat
             log.warning("pipelines: heartbeat to the run store failed: %s", exc)
             return
         self.beats += 1
+        for run_id, status in verdicts.items():
+            if status in WATCHDOG_STATUSES:
+                with self._lock:
+                    recording = self._live.get(run_id)
+                if recording is not None and recording.halt(status):
+                    log.warning(
+                        "pipelines: a watchdog marked run %s %s: stopping it", run_id, status
+                    )
         if revived:
             log.warning(
                 "pipelines: worker %s was found offline while alive; runs back to running: %s",
@@ -287,6 +300,8 @@ class Recorder:
         spec_path: str | None = None,
         trigger: str = "python",
         run_id: str | None = None,
+        cycle_of: str | None = None,
+        cycle: int | None = None,
     ) -> Recording:
         """Record the next run of ``plumber``; return its :class:`Recording` (``.id``).
 
@@ -295,7 +310,8 @@ class Recorder:
         rebuilt from the plan); ``parameters`` the ``--set`` values. The run's
         record (status ``running``) is written at once, before the run starts;
         the Plumber's next run takes its id (``plumber.next_run_id``), so its
-        events and run logs carry it too.
+        events and run logs carry it too. ``cycle_of`` and ``cycle`` link a
+        cycle of a run (``cycle:`` in the spec) to the first one.
         """
         if self._closed:
             raise RuntimeError("this Recorder is closed")
@@ -326,6 +342,8 @@ class Recorder:
                 (s, t, attrs["kind"], attrs["capacity"])
                 for s, t, attrs in plumber.graph.edges(data=True)
             ],
+            cycle_of=cycle_of,
+            cycle=cycle,
         )
         # At least one snapshot a second, whatever the Plumber was given.
         plumber.stats_interval = min(plumber.stats_interval, 1.0)

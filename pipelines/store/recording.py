@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,9 @@ class Recording:
         self._started = time.monotonic()
         self.finished = False
         self.ended: concurrent.futures.Future[bool] | None = None
+        #: The status a watchdog gave this run in the store, once it did (see :meth:`halt`).
+        self.halted_by: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = plumber.subscribe(self.on_event)
 
     def __repr__(self) -> str:
@@ -100,6 +104,9 @@ class Recording:
                 self._states[node] = "failed"
         elif kind == "run_started":
             self._started = event.time
+            self._loop = asyncio.get_running_loop()
+            if self.halted_by is not None:  # halted before it started: stop as it starts
+                self._loop.call_soon(self._plumber.request_stop, False)
         elif kind == "run_finished":
             self.finish(event.data.get("result"), event.data.get("error"))
 
@@ -142,6 +149,22 @@ class Recording:
         )
 
     # -- the end -----------------------------------------------------------------------
+
+    def halt(self, status: str) -> bool:
+        """A watchdog ended this run in the store (``status``): cancel it in this process.
+
+        Safe from any thread. The run then ends as ``stopped`` here, and its
+        record keeps the watchdog's status (a finished record never changes).
+        Returns False if it was already halted or finished.
+        """
+        if self.halted_by is not None or self.finished:
+            return False
+        self.halted_by = status
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # its loop already closed: nothing to stop
+                loop.call_soon_threadsafe(self._plumber.request_stop, False)
+        return True
 
     def finish(
         self, result: RunResult | None = None, error: BaseException | None = None

@@ -146,6 +146,9 @@ class RunRecord:
     items_in: int
     items_out: int
     error: RunError | None
+    #: The first run of its cycles (``cycle:`` in the spec) and its place among them, from 1.
+    cycle_of: str | None = None
+    cycle: int | None = None
     nodes: dict[str, NodeFigures] | None = None
     edges: list[EdgeFigures] | None = None
     spec: Any = field(default=None, repr=False)
@@ -183,6 +186,8 @@ class RunRecord:
             items_in=row["items_in"],
             items_out=row["items_out"],
             error=error,
+            cycle_of=row["cycle_of"] if "cycle_of" in keys else None,
+            cycle=row["cycle"] if "cycle" in keys else None,
             spec=json.loads(row["spec"]) if "spec" in keys and row["spec"] else None,
             graph=json.loads(row["graph"]) if "graph" in keys and row["graph"] else None,
         )
@@ -204,6 +209,8 @@ class RunRecord:
             "updated_at": iso(self.updated_at),
             "noticed_at": iso(self.noticed_at),
             "error": self.error.as_json() if self.error is not None else None,
+            "cycle_of": self.cycle_of,
+            "cycle": self.cycle,
         }
         if detail:
             data["spec_hash"] = self.spec_hash

@@ -101,9 +101,45 @@ CREATE TABLE run_edges (
 ) WITHOUT ROWID;
 """
 
+# Schedules (issue 12): self-contained, so it may come at any place after the
+# first migration (it only adds columns to `runs` and new tables).
+_SCHEDULES = """
+ALTER TABLE runs ADD COLUMN cycle_of TEXT;     -- the first run of its cycles (cycle: times/until/forever)
+ALTER TABLE runs ADD COLUMN cycle INTEGER;     -- its place among them, from 1
+CREATE INDEX runs_by_cycle ON runs (cycle_of, cycle);
+
+CREATE TABLE schedules (
+    name        TEXT PRIMARY KEY,        -- the pipeline's name
+    definition  TEXT NOT NULL,           -- the schedule and watchdog limits as validated, JSON
+    description TEXT NOT NULL,           -- every 60 s | cron 30 1 * * * (Europe/Madrid)
+    spec_hash   TEXT NOT NULL,           -- of the spec its runs run
+    enabled     INTEGER NOT NULL,
+    cursor      REAL NOT NULL,           -- every occurrence up to this time is accounted for
+    next_at     REAL,                    -- its next occurrence after cursor
+    created_at  REAL NOT NULL,
+    updated_at  REAL NOT NULL,
+    worker_id   TEXT                     -- the worker that last took its occurrences
+);
+
+CREATE TABLE occurrences (
+    schedule   TEXT NOT NULL REFERENCES schedules (name) ON DELETE CASCADE,
+    due_at     REAL NOT NULL,            -- the occurrence's time (the first of a range of skips)
+    last_due   REAL NOT NULL,            -- the last occurrence of the range (= due_at for one)
+    count      INTEGER,                  -- occurrences in the range (NULL: too many to count)
+    fate       TEXT NOT NULL,            -- queued | started | skipped | late
+    reason     TEXT,                     -- why skipped: overlap, catchup, disabled...
+    run_id     TEXT,                     -- started or late: its run
+    worker_id  TEXT,                     -- the worker that decided its fate
+    decided_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (schedule, due_at)       -- an occurrence is claimed once, by one process
+) WITHOUT ROWID;
+CREATE INDEX occurrences_by_fate ON occurrences (schedule, fate, due_at);
+"""
+
 #: Migration ``i`` (1-based) takes the schema from version ``i - 1`` to ``i``.
 #: Append only; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _SCHEDULES)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -16,12 +16,16 @@ __all__ = [
     "FAILED",
     "FINISHED",
     "HEARTBEAT_ENV",
+    "LATE",
     "MISSED_HEARTBEATS",
     "OFFLINE",
     "ONLINE",
     "RUNNING",
     "RUN_STATUSES",
+    "STALLED",
     "STOPPED",
+    "TIMED_OUT",
+    "WATCHDOG_STATUSES",
     "heartbeat_period",
     "is_offline",
 ]
@@ -31,11 +35,19 @@ COMPLETED = "completed"
 FAILED = "failed"
 STOPPED = "stopped"
 CRASHED = "crashed"
+#: A watchdog stopped it: it ran longer than its ``run_timeout``.
+TIMED_OUT = "timed_out"
+#: A watchdog stopped it: no item moved for its ``stall_timeout``.
+STALLED = "stalled"
+#: A scheduled run that could not start within ``late_after`` of its time: never started.
+LATE = "late"
 
 #: Every run status, the live one first.
-RUN_STATUSES = (RUNNING, COMPLETED, FAILED, STOPPED, CRASHED)
+RUN_STATUSES = (RUNNING, COMPLETED, FAILED, STOPPED, CRASHED, TIMED_OUT, STALLED, LATE)
 #: Statuses a run never leaves (a crash detector or a watchdog never touches them).
-FINISHED = frozenset({COMPLETED, FAILED, STOPPED, CRASHED})
+FINISHED = frozenset({COMPLETED, FAILED, STOPPED, CRASHED, TIMED_OUT, STALLED, LATE})
+#: What a watchdog concludes about a live run: its own process then stops it.
+WATCHDOG_STATUSES = frozenset({TIMED_OUT, STALLED})
 
 ONLINE = "online"
 OFFLINE = "offline"

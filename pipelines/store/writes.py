@@ -28,6 +28,7 @@ __all__ = [
     "insert_run",
     "reap",
     "register_worker",
+    "statuses",
     "transition",
     "write_snapshot",
 ]
@@ -56,6 +57,8 @@ class RunStart:
     graph: str | None
     nodes: list[tuple[str, str]]  # (name, kind) in spec order
     edges: list[tuple[str, str, str, int]]  # (source, target, kind, capacity)
+    cycle_of: str | None = None  # the first run of its cycles (``cycle:``), None for a plain run
+    cycle: int | None = None  # its place among them, from 1
 
 
 @dataclass(slots=True)
@@ -95,8 +98,8 @@ def insert_run(conn: sqlite3.Connection, start: RunStart) -> None:
     """Write a run's first record (status ``running``), its nodes and its edges."""
     conn.execute(
         "INSERT INTO runs (id, pipeline, status, trigger, worker_id, started_at, updated_at,"
-        " progress_at, spec, spec_hash, spec_path, version, parameters, graph)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " progress_at, spec, spec_hash, spec_path, version, parameters, graph, cycle_of, cycle)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             start.run_id,
             start.pipeline,
@@ -112,6 +115,8 @@ def insert_run(conn: sqlite3.Connection, start: RunStart) -> None:
             start.version,
             start.parameters,
             start.graph,
+            start.cycle_of,
+            start.cycle,
         ),
     )
     conn.executemany(
@@ -218,10 +223,12 @@ def transition(
     now: float,
     from_statuses: Iterable[str] = (RUNNING,),
     error: str | None = None,
+    error_type: str | None = None,
 ) -> bool:
     """Move a run to ``status`` if it is in one of ``from_statuses``; True if it moved.
 
     The rule every watchdog uses: a finished status is never a starting point.
+    ``error`` and ``error_type`` say why (kept in the run's error message and type).
     """
     sources = tuple(from_statuses)
     if not sources or FINISHED.intersection(sources):
@@ -229,11 +236,24 @@ def transition(
     marks = ", ".join("?" * len(sources))
     done = conn.execute(
         "UPDATE runs SET status = ?, ended_at = ?, duration = MAX(0, ? - started_at),"
-        f" updated_at = ?, error_message = COALESCE(?, error_message)"
-        f" WHERE id = ? AND status IN ({marks})",
-        (status, now, now, now, error, run_id, *sources),
+        " updated_at = ?, error_message = COALESCE(?, error_message),"
+        f" error_type = COALESCE(?, error_type) WHERE id = ? AND status IN ({marks})",
+        (status, now, now, now, error, error_type, run_id, *sources),
     )
     return done.rowcount == 1
+
+
+def statuses(conn: sqlite3.Connection, run_ids: Iterable[str]) -> dict[str, str]:
+    """The status of each of ``run_ids`` that is in the store."""
+    ids = list(run_ids)
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 500):  # SQLite limits the parameters of one statement
+        chunk = ids[start : start + 500]
+        rows = conn.execute(
+            f"SELECT id, status FROM runs WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+        )
+        found.update((row[0], row[1]) for row in rows)
+    return found
 
 
 def register_worker(conn: sqlite3.Connection, worker: WorkerRecord) -> None:

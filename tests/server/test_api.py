@@ -121,7 +121,11 @@ async def test_bad_queries_are_400_with_a_json_error(serve):
         ("?limit=0", "limit must be a whole number from 1 to 1000"),
         ("?limit=5000", "limit must be a whole number from 1 to 1000"),
         ("?limit=ten", "limit must be a whole number from 1 to 1000"),
-        ("?status=lost", "status must be one of running, completed, failed, stopped, crashed"),
+        (
+            "?status=lost",
+            "status must be one of running, completed, failed, stopped, crashed, timed_out,"
+            " stalled, late",
+        ),
     ):
         async with session.get("/api/runs" + query) as response:
             assert (response.status, await response.json()) == (400, {"error": message})
@@ -374,7 +378,7 @@ async def test_the_server_side_may_start_a_hosted_run_with_parameters(store, ser
         3,
     )
     assert run["spec"]["nodes"]["numbers"]["args"] == {"n": 3}
-    with pytest.raises(ValueError, match=r"parameter 'nope\.n': expected NODE\.ARG of a node"):
+    with pytest.raises(ValueError, match=r"parameter 'nope\.n': no node named 'nope'"):
         await server.state.host.start("numbers", parameters={"nope.n": 1})
 
 
