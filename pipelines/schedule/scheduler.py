@@ -218,17 +218,11 @@ class Scheduler:
         """A claimed start that did not start: back to the queue (``overlap: queue`` and busy),
         else skipped with ``reason``. Only while its run was never recorded."""
         now = self.clock.time()
+        back = reason == BUSY and entry.spec.overlap == "queue"
         with self.store.transaction() as conn:
-            if conn.execute("SELECT 1 FROM runs WHERE id = ?", (start.run_id,)).fetchone():
-                return  # it did start after all (its record is written)
-            if reason == BUSY and entry.spec.overlap == "queue":
-                conn.execute(
-                    "UPDATE occurrences SET fate = ?, run_id = NULL, updated_at = ?"
-                    " WHERE schedule = ? AND due_at = ? AND fate = ?",
-                    (QUEUED, now, entry.name, start.due, STARTED),
-                )
+            fate, why = (QUEUED, None) if back else (SKIPPED, reason)
+            if not book.unstart(conn, entry.name, start.due, fate, now, why) or back:
                 return
-            book.move(conn, entry.name, start.due, STARTED, SKIPPED, now, reason=reason)
         log.info(
             "pipelines: occurrence %s of %s skipped (%s: %s)",
             _when(start.due),
@@ -255,6 +249,8 @@ class Scheduler:
     def _book(self, entry: Scheduled, now: float) -> list[Start]:
         assert self.watching_since is not None
         name = entry.name
+        if not self._anything_to_do(entry, now):
+            return []  # nothing due, nothing waiting: no write transaction
         with self.store.transaction() as conn:
             writes.reap(conn, now)  # a run whose worker died is not live any more
             row = book.get(conn, name)
@@ -264,7 +260,7 @@ class Scheduler:
                     entry.spec.enabled, now,
                 )  # fmt: skip
             for lost in book.lost_starts(conn, name):
-                book.move(conn, name, lost.due_at, STARTED, SKIPPED, now, reason=CRASHED)
+                book.unstart(conn, name, lost.due_at, SKIPPED, now, CRASHED)
             due = window(entry.timing, row.cursor, now, MAX_CATCHUP)
             waiting = book.queued(conn, name)
             if due.empty and not waiting:
@@ -284,17 +280,26 @@ class Scheduler:
         self._remember(name, decisions)
         return [start for start in starts if start is not None]
 
+    def _anything_to_do(self, entry: Scheduled, now: float) -> bool:
+        conn = self.store.connection()
+        row = book.get(conn, entry.name)
+        if row is None:
+            return True
+        if not window(entry.timing, row.cursor, now, 1).empty:
+            return True
+        return book.has_queued(conn, entry.name)
+
     def _apply(self, conn: Any, entry: Scheduled, decision: Decision, now: float) -> Start | None:
         name, due = entry.name, decision.due
         if decision.action == START:
             run_id = new_run_id()
             if decision.queued:
-                book.move(
+                taken = book.move(
                     conn, name, due, QUEUED, STARTED, now, run_id=run_id, worker_id=self.worker_id
                 )
             else:
-                book.claim(conn, name, due, STARTED, self.worker_id, now, run_id)
-            return Start(name, due, run_id, decision.queued)
+                taken = book.claim(conn, name, due, STARTED, self.worker_id, now, run_id)
+            return Start(name, due, run_id, decision.queued) if taken else None
         if decision.action == QUEUE:
             book.claim(conn, name, due, QUEUED, self.worker_id, now)
         elif decision.action == SKIP:
@@ -309,15 +314,14 @@ class Scheduler:
         elif decision.action == LATE:
             run_id = new_run_id()
             if decision.queued:
-                book.move(conn, name, due, QUEUED, LATE_FATE, now, run_id=run_id)
+                taken = book.move(conn, name, due, QUEUED, LATE_FATE, now, run_id=run_id)
                 why = "the previous run was still running"
             else:
-                book.claim(conn, name, due, LATE_FATE, self.worker_id, now, run_id)
-                why = (
-                    "no server was running"
-                    if due < (self.watching_since or now)
-                    else "the server was late"
-                )
+                taken = book.claim(conn, name, due, LATE_FATE, self.worker_id, now, run_id)
+                missed = due < (self.watching_since or now)
+                why = "no server was running then" if missed else "the server was late"
+            if not taken:
+                return None
             book.insert_late_run(
                 conn,
                 run_id=run_id,

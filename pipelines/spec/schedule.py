@@ -458,7 +458,7 @@ def parse_cycle(
     pause = 0.0
     if raw.get("pause") is not None:
         try:
-            pause = seconds_value(raw["pause"], minimum=0.0, allow_zero=True)
+            pause = seconds_value(raw["pause"], minimum=0.0)
         except ValueError as exc:
             found.append(Problem(f"{where}.pause", str(exc)))
     until = None

@@ -28,7 +28,9 @@ __all__ = [
     "KEEP_OCCURRENCES",
     "active_runs",
     "claim",
+    "definitions",
     "get",
+    "has_queued",
     "insert_late_run",
     "list_records",
     "lost_starts",
@@ -40,6 +42,7 @@ __all__ = [
     "register",
     "set_cursor",
     "skip",
+    "unstart",
 ]
 
 #: Occurrence rows kept per schedule (queued ones are never pruned).
@@ -108,17 +111,19 @@ def claim(
     worker_id: str | None,
     now: float,
     run_id: str | None = None,
-) -> None:
-    """Claim one occurrence as ``started`` (with its run id) or ``queued``.
+) -> bool:
+    """Claim one occurrence as ``started`` (with its run id), ``queued`` or ``late``.
 
-    Raises ``sqlite3.IntegrityError`` if it was claimed already: the caller's
-    transaction must then be rolled back.
+    False if it was claimed already (by another server): then it is not this
+    caller's to start. The primary key makes this atomic whatever the timing.
     """
-    conn.execute(
+    done = conn.execute(
         "INSERT INTO occurrences (schedule, due_at, last_due, count, fate, run_id, worker_id,"
-        " decided_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)",
+        " decided_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (schedule, due_at) DO NOTHING",
         (name, due, due, fate, run_id, worker_id, now, now),
     )
+    return done.rowcount == 1
 
 
 def skip(
@@ -177,12 +182,39 @@ def move(
     return done.rowcount == 1
 
 
+def unstart(
+    conn: sqlite3.Connection,
+    name: str,
+    due: float,
+    fate: str,
+    now: float,
+    reason: str | None = None,
+) -> bool:
+    """An occurrence claimed as started whose run was never recorded: back to ``queued``, or
+    ``skipped`` for ``reason``; it has no run. Only while no run of its id is in the store."""
+    done = conn.execute(
+        "UPDATE occurrences SET fate = ?, reason = ?, run_id = NULL, updated_at = ?"
+        " WHERE schedule = ? AND due_at = ? AND fate = ?"
+        " AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = occurrences.run_id)",
+        (fate, reason, now, name, due, STARTED),
+    )
+    return done.rowcount == 1
+
+
 def queued(conn: sqlite3.Connection, name: str) -> list[Occurrence]:
     """The occurrences waiting for the previous run, oldest first."""
     rows = conn.execute(
         f"{_OCCURRENCES} WHERE o.schedule = ? AND o.fate = ? ORDER BY o.due_at", (name, QUEUED)
     )
     return [Occurrence.from_row(row) for row in rows]
+
+
+def has_queued(conn: sqlite3.Connection, name: str) -> bool:
+    """True if an occurrence of the schedule waits in its queue."""
+    row = conn.execute(
+        "SELECT 1 FROM occurrences WHERE schedule = ? AND fate = ? LIMIT 1", (name, QUEUED)
+    ).fetchone()
+    return row is not None
 
 
 def active_runs(conn: sqlite3.Connection, name: str, pipeline: str) -> set[str]:
