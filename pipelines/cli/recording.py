@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import threading
 from pathlib import Path
@@ -76,6 +77,7 @@ class RunRecording:
         self.store: Store | None = None
         self.recorder: Recorder | None = None
         self.recording: Recording | None = None
+        self.first_id: str | None = None
         self._metrics: tuple[WSGIServer, threading.Thread] | None = None
 
     @property
@@ -101,18 +103,10 @@ class RunRecording:
             if self.metrics_port is not None:  # before the run is recorded: it may fail
                 self._serve_metrics(pipeline, run_id)
             if self.recorder is not None:
-                self.recording = self.recorder.record(
-                    self.plumber,
-                    pipeline=pipeline,
-                    spec=self.data,
-                    parameters=_parameters(self.sets),
-                    spec_path=str(self.spec_path.resolve()),
-                    trigger="cli",
-                    run_id=run_id,
-                )
+                recording = self._record(run_id, 1)
                 # In the store before the run starts (and before its id is printed).
                 try:
-                    self.recording.written.result(timeout=WRITE_TIMEOUT)
+                    recording.written.result(timeout=WRITE_TIMEOUT)
                 except concurrent.futures.TimeoutError:
                     raise StoreError(
                         f"the run store {self.store_path_shown} stayed busy for {WRITE_TIMEOUT:.0f} s"
@@ -124,6 +118,34 @@ class RunRecording:
             self.close()
             raise
         return self
+
+    def _record(self, run_id: str | None, cycle: int) -> Recording:
+        assert self.recorder is not None
+        plan = self.plumber.plan
+        cycles = not plan.spec.cycle.once
+        if cycle == 1:
+            self.first_id = run_id
+        self.recording = self.recorder.record(
+            self.plumber,
+            pipeline=plan.spec.name or self.spec_path.stem,
+            spec=self.data,
+            parameters=_parameters(self.sets),
+            spec_path=str(self.spec_path.resolve()),
+            trigger="cli",
+            run_id=run_id,
+            cycle_of=self.first_id if cycles else None,
+            cycle=cycle if cycles else None,
+        )
+        return self.recording
+
+    async def next_cycle(self, cycle: int) -> None:
+        """Record cycle number ``cycle`` (from 2) of the run, linked to the first; return once
+        its record is written. Raises StoreError if it cannot be."""
+        if self.recorder is None:
+            return
+        if self.recording is not None and not self.recording.finished:
+            self.recording.finish()
+        await asyncio.wrap_future(self._record(None, cycle).written)
 
     def _serve_metrics(self, pipeline: str, run_id: str) -> None:
         from prometheus_client import start_http_server

@@ -14,6 +14,8 @@ import click
 
 from .. import diagram as drawing
 from ..errors import PipelineError
+from ..schedule.cycles import UntilFailed
+from .cycling import execute_cycles
 from .execute import execute
 from .loading import SPEC_ARG, load_spec
 from .output import (
@@ -45,7 +47,11 @@ Each run is recorded in the run store ($PIPELINES_HOME/pipelines.db,
 ~/.pipelines by default; see `pipelines runs`) unless --no-store is given.
 The first Ctrl-C (or SIGTERM) stops the sources and lets items in flight
 reach the sinks; a second one stops at once. Either way the summary is
-printed and the exit code is 130.""",
+printed and the exit code is 130.
+
+A spec with `cycle:` (times, until, forever) runs its graph again and again,
+each cycle recorded as its own run; the first Ctrl-C lets the current cycle
+drain and starts no other.""",
 )
 @SPEC_ARG
 @click.option(
@@ -123,8 +129,14 @@ def run(
         # Under --json, stdout carries the JSON object only: whatever the nodes
         # print (threads and worker processes included) goes to stderr.
         quiet = stdout_to_stderr() if as_json else contextlib.nullcontext()
+        cycles: list[dict[str, Any]] | None = None
         with quiet, logging_to_console(verbose) as handler:
-            result, failure = execute(plumber, live, handler)
+            if plumber.plan.spec.cycle.once:
+                result, failure = execute(plumber, live, handler)
+            else:
+                result, failure, cycles = execute_cycles(
+                    plumber, recording, live, handler, show=not as_json
+                )
         recording.finish(result, failure)
 
     if as_json:
@@ -133,7 +145,12 @@ def run(
             data["error"] = _error_dict(failure)
         if recording.run_id is not None:
             data["run_id"] = recording.run_id
+        if cycles is not None:
+            data["cycles"] = cycles
         click.echo(json.dumps(jsonable(data), indent=2, allow_nan=False))
+    elif cycles is not None:
+        statuses = ", ".join(entry["status"] for entry in cycles)
+        click.echo(f"{len(cycles)} cycles ({plumber.plan.spec.cycle.describe()}): {statuses}")
     else:
         from ..progress import render_summary
 
@@ -202,7 +219,7 @@ def _report_failure(failure: BaseException, verbose: bool) -> None:
     if verbose:
         traceback.print_exception(failure, file=sys.stderr)
     node = getattr(failure, "pipelines_node", None)
-    if isinstance(failure, PipelineError):
+    if isinstance(failure, PipelineError | UntilFailed):
         error(str(failure))
     elif node is not None:
         shown = (

@@ -27,6 +27,9 @@ RUN_STATUS_STYLES: dict[str, str] = {
     "failed": "bold red",
     "stopped": "yellow",
     "crashed": "bold magenta",
+    "timed_out": "bold red",
+    "stalled": "bold red",
+    "late": "magenta",
 }
 
 
@@ -100,15 +103,22 @@ def _fields(run: RunRecord) -> Table:
         ("worker", Text(run.worker or "")),
         ("spec", Text(f"{run.spec_path or '(from Python)'}  sha256 {run.spec_hash[:12]}")),
     ]
+    if run.cycle is not None:
+        first = "this run" if run.cycle_of == run.id else f"run {run.cycle_of}"
+        rows.append(("cycle", Text(f"{run.cycle} (the first cycle is {first})")))
     if run.parameters:
         rows.append(("parameters", Text(" ".join(f"{k}={v!r}" for k, v in run.parameters.items()))))
     if run.noticed_at is not None:
         rows.append(("noticed", Text(f"{when(run.noticed_at)} (its worker stopped heartbeating)")))
     if run.error is not None:
         error = run.error
-        where = f"node {error.node!r}" if error.node else "the run"
-        item = f" on item {error.item}" if error.item is not None else ""
-        rows.append(("error", Text(f"{where} failed{item}: {error.type}: {error.message}", "red")))
+        if run.status in ("timed_out", "stalled", "late"):  # a watchdog's verdict
+            text = f"{error.type}: {error.message}" if error.type else str(error.message)
+        else:
+            where = f"node {error.node!r}" if error.node else "the run"
+            item = f" on item {error.item}" if error.item is not None else ""
+            text = f"{where} failed{item}: {error.type}: {error.message}"
+        rows.append(("error", Text(text, "red")))
     for name, value in rows:
         table.add_row(name, value)
     return table

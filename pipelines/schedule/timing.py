@@ -20,6 +20,7 @@ import collections
 import datetime as dt
 import math
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -94,7 +95,7 @@ class CronTiming:
         """The first occurrence strictly after ``moment``."""
         return next(self.iterate(moment), None)
 
-    def iterate(self, moment: float):  # type: ignore[no-untyped-def]
+    def iterate(self, moment: float) -> Iterator[float]:
         """The occurrences after ``moment``, in order, each once (a generator)."""
         local = dt.datetime.fromtimestamp(moment, self.zone).replace(tzinfo=None)
         # Start a minute early so a wall time skipped or repeated around ``moment``

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from ..schedule.scheduler import Scheduler
 from ..store.db import Store
 from ..store.records import RunRecord
 from .api import ROUTES, STATE
@@ -20,6 +21,7 @@ from .diagrams import Diagrams
 from .feeds import RunFeeds
 from .hosting import Host
 from .metrics import StoreFeed
+from .schedules_api import SCHEDULE_ROUTES
 from .security import security_middleware
 
 __all__ = ["MAX_BODY", "STATIC", "ServerState", "make_app"]
@@ -44,6 +46,8 @@ class ServerState:
     feeds: RunFeeds
     diagrams: Diagrams
     metrics_feed: StoreFeed
+    #: The schedules this server runs (None: none).
+    scheduler: Scheduler | None = None
 
     async def read(self, query: Callable[[Store], _T]) -> _T:
         """Run ``query(store)`` on the read threads (SQLite calls block)."""
@@ -103,6 +107,7 @@ def make_app(state: ServerState, token: str | None) -> web.Application:
     )
     app[STATE] = state
     app.add_routes(ROUTES)
+    app.add_routes(SCHEDULE_ROUTES)
     app.router.add_get("/", _index)
     app.router.add_get("/runs/{id}", _run_page)
     app.router.add_static("/static/", STATIC, show_index=False, follow_symlinks=False)

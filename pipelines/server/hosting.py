@@ -23,6 +23,7 @@ from ..runtime.plumber import Plumber
 from ..schedule.cycles import Cycles
 from ..spec.loader import load_file
 from ..spec.overrides import apply_parameters
+from ..spec.schedule import NO_LIMITS, ScheduleSpec, WatchdogSpec
 from ..store.recorder import Recorder, new_run_id
 from ..store.recording import Recording
 
@@ -48,6 +49,10 @@ class HostedPipeline:
     version: Any = None
     description: str | None = None
     nodes: list[str] = field(default_factory=list)
+    #: Its ``schedule:`` (None: started only on request) and ``watchdog:`` limits.
+    schedule: ScheduleSpec | None = None
+    limits: WatchdogSpec = NO_LIMITS
+    cycle: str = "once"
 
     def with_parameters(self, parameters: dict[str, Any] | None) -> dict[str, Any]:
         """The spec as loaded with ``{"node.arg": value}`` applied (as ``--set`` would, also
@@ -76,6 +81,8 @@ class HostedPipeline:
             "description": self.description,
             "path": str(self.path),
             "nodes": self.nodes,
+            "schedule": self.schedule.describe() if self.schedule is not None else None,
+            "cycle": self.cycle,
         }
 
 
@@ -110,6 +117,9 @@ def load_hosted(paths: list[Path]) -> list[HostedPipeline]:
                 version=plan.spec.version,
                 description=description if isinstance(description, str) else None,
                 nodes=list(plan.spec.nodes),
+                schedule=plan.spec.schedule,
+                limits=plan.spec.watchdog,
+                cycle=plan.spec.cycle.describe(),
             )
         )
     if problems:

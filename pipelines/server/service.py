@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 from typing import Any
 
 from aiohttp import web
 
 from ..runtime.clock import SYSTEM_CLOCK, Clock
+from ..schedule.scheduler import DEFAULT_POLL, Scheduled, Scheduler
+from ..schedule.watchdog import DEFAULT_INTERVAL, Watchdog
 from ..store.db import Store
+from ..store.encoding import spec_hash
 from ..store.recorder import Recorder
+from ..store.status import WATCHDOG_STATUSES
 from .app import ServerState, make_app
 from .diagrams import Diagrams
 from .feeds import MAX_CLIENTS, RunFeeds
-from .hosting import MAX_ACTIVE, Host, HostedPipeline
+from .hosting import MAX_ACTIVE, Busy, Host, HostedPipeline
 from .metrics import StoreFeed
 from .security import check_binding
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "Server"]
+
+log = logging.getLogger("pipelines")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8421
@@ -30,9 +37,13 @@ class Server:
     ``await start()`` checks the binding (a token is needed off loopback:
     :class:`~pipelines.server.security.BindError`), registers this process
     as a worker (its heartbeat also runs crash detection for every worker),
-    and listens; ``port=0`` picks a free port (see :attr:`port`). ``await
-    stop()`` drains the hosted runs (cancelling what is left after
-    ``drain_timeout`` seconds), ends the event streams and the worker.
+    listens (``port=0`` picks a free port, see :attr:`port`), then runs the
+    schedules of the hosted pipelines (unless ``schedules=False``; ticking
+    at least every ``schedule_poll`` s) and the watchdog over every run of
+    the store (every ``watchdog_interval`` s; None: no watchdog). ``await
+    stop()`` stops scheduling, drains the hosted runs (cancelling what is
+    left after ``drain_timeout`` seconds), ends the event streams and the
+    worker.
     """
 
     def __init__(
@@ -49,6 +60,9 @@ class Server:
         poll_interval: float = 0.5,
         heartbeat: float | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        schedules: bool = True,
+        schedule_poll: float = DEFAULT_POLL,
+        watchdog_interval: float | None = DEFAULT_INTERVAL,
     ) -> None:
         self.store = store
         self.pipelines = pipelines or []
@@ -61,6 +75,12 @@ class Server:
         self.poll_interval = poll_interval
         self.heartbeat = heartbeat
         self.clock = clock
+        self.schedules = schedules
+        self.schedule_poll = schedule_poll
+        self.watchdog_interval = watchdog_interval
+        self.scheduler: Scheduler | None = None
+        self.watchdog: Watchdog | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.recorder: Recorder | None = None
         self.state: ServerState | None = None
         self._runner: web.AppRunner | None = None
@@ -88,7 +108,8 @@ class Server:
             clock=self.clock,
         ).start()
         self._executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="pipelines-db")
-        host = Host(self.pipelines, self.recorder, self.max_active)
+        host = Host(self.pipelines, self.recorder, self.max_active, on_end=self._run_ended)
+        self.scheduler = self._scheduler(host) if self.schedules else None
         state = self.state = ServerState(
             store=self.store,
             executor=self._executor,
@@ -96,6 +117,7 @@ class Server:
             feeds=RunFeeds(_reader(self), self.poll_interval, self.max_streams, self.clock),
             diagrams=Diagrams(self._executor),
             metrics_feed=StoreFeed(self.store),
+            scheduler=self.scheduler,
         )
         self._runner = web.AppRunner(make_app(state, self.token), access_log=None)
         await self._runner.setup()
@@ -106,9 +128,73 @@ class Server:
             await self.stop()
             raise
         self.port = self._runner.addresses[0][1]  # the port the OS chose for port=0
+        loop = asyncio.get_running_loop()
+        if self.scheduler is not None:
+            self._tasks.append(loop.create_task(self.scheduler.run(), name="pipelines-scheduler"))
+        if self.watchdog_interval:
+            self.watchdog = Watchdog(self.store, clock=self.clock)
+            self._tasks.append(loop.create_task(self._watch(), name="pipelines-watchdog"))
+
+    def _scheduler(self, host: Host) -> Scheduler | None:
+        assert self.recorder is not None
+        entries = [
+            Scheduled(
+                hosted.name,
+                hosted.schedule,
+                hosted.limits,
+                spec_hash(hosted.with_parameters(hosted.schedule.parameters)),
+            )
+            for hosted in self.pipelines
+            if hosted.schedule is not None
+        ]
+        if not entries:
+            return None
+        return Scheduler(
+            self.store,
+            entries,
+            host.start,
+            worker_id=self.recorder.worker.id,
+            clock=self.clock,
+            poll=self.schedule_poll,
+            limit=self.max_active,
+            busy=(Busy,),
+            active=host.active,
+            executor=self._executor,
+        )
+
+    def _run_ended(self, pipeline: str) -> None:
+        if self.scheduler is not None:
+            self.scheduler.poke()
+
+    async def _watch(self) -> None:
+        """The watchdog, every ``watchdog_interval`` seconds; hosted runs it ends stop at once."""
+        assert self.watchdog is not None and self.watchdog_interval
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                report = await loop.run_in_executor(self._executor, self.watchdog.check)
+            except Exception:  # a busy or broken store: log, and try again later
+                log.exception("pipelines: a watchdog check failed")
+            else:
+                for verdict in report.verdicts:
+                    log.warning(
+                        "pipelines: watchdog: run %s of %s is %s: %s",
+                        verdict.run_id,
+                        verdict.pipeline,
+                        verdict.status,
+                        verdict.message.splitlines()[0],
+                    )
+                    if verdict.status in WATCHDOG_STATUSES and self.state is not None:
+                        self.state.host.stop(verdict.run_id, drain=False)
+            await self.clock.sleep(self.watchdog_interval)
 
     async def stop(self, drain_timeout: float = 10.0) -> None:
-        """Drain hosted runs, close streams and connections, mark the worker offline."""
+        """Stop scheduling, drain hosted runs, close streams and connections, mark the worker
+        offline."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self.state is not None:
             await self.state.host.close(drain_timeout)
             self.state.feeds.close()
