@@ -8,8 +8,7 @@ import os
 import socket
 import uuid
 
-from pipelines.store import Store, WorkerRecord
-from pipelines.store import writes
+from pipelines.store import Store, WorkerRecord, writes
 from pipelines.store.writes import RunStart
 from pipelines.testing import VirtualClock
 

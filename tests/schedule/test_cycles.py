@@ -68,7 +68,7 @@ async def test_cycle_times_runs_the_graph_n_times_each_from_a_fresh_start():
 
 
 async def test_once_is_one_run():
-    cycles, result, log = await run_cycles(Plumber(spec()))
+    cycles, _, log = await run_cycles(Plumber(spec()))
     assert cycles.once and seen(log) == [(1, [0, 1, 2])]
 
 

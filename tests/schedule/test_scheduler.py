@@ -10,7 +10,7 @@ import pytest
 from schedule_harness import DAY0, FakeHost, hms, register_worker
 
 from pipelines.schedule.scheduler import Scheduled, Scheduler
-from pipelines.spec.schedule import ScheduleSpec, WatchdogSpec
+from pipelines.spec.schedule import NO_LIMITS, ScheduleSpec, WatchdogSpec
 from pipelines.store import Store
 from pipelines.store import schedules as book
 
@@ -28,7 +28,7 @@ def fates(store, name="etl") -> list[tuple]:
     ]
 
 
-def scheduler(store, clock, host, spec, *, limits=WatchdogSpec(), poll=1.0, **options):
+def scheduler(store, clock, host, spec, *, limits=NO_LIMITS, poll=1.0, **options):
     entry = Scheduled("etl", spec, limits, "hash")
     return Scheduler(
         store, [entry], host.start, worker_id=host.worker_id, clock=clock, poll=poll, **options
@@ -105,7 +105,7 @@ async def test_the_schedule_keeps_its_next_occurrence_and_last_outcome(store, cl
         ("none", [("00:03:00", "skipped", "catchup", 27, False)]),
         (
             "all",
-            [("00:03:00", "started", None, True)] + [("00:04:00", "skipped", "overlap", 26, False)],
+            [("00:03:00", "started", None, True), ("00:04:00", "skipped", "overlap", 26, False)],
         ),
     ],
 )
@@ -136,7 +136,9 @@ async def test_two_schedulers_on_one_store_never_start_an_occurrence_twice(tmp_p
         for i, s in enumerate(stores)
     ]
     spec = ScheduleSpec(interval=MINUTE, overlap="allow")
-    first, second = (scheduler(s, clock, h, spec, poll=7.0) for s, h in zip(stores, hosts))
+    first, second = (
+        scheduler(s, clock, h, spec, poll=7.0) for s, h in zip(stores, hosts, strict=True)
+    )
     try:
         # The first serves alone until 00:20:30, both until 00:30:30, the second alone after.
         async with running(first):

@@ -37,10 +37,7 @@ def test_an_interval_falls_on_multiples_of_itself_since_the_epoch():
 
 def test_an_interval_window_keeps_the_newest_and_counts_the_rest():
     timing = IntervalTiming(7.0)
-    assert window(timing, 100.0, 200.0, 100) == Window(
-        [105.0, 112.0, 119.0, 126.0, 133.0, 140.0, 147.0, 154.0, 161.0, 168.0, 175.0]
-        + [182.0, 189.0, 196.0]
-    )
+    assert window(timing, 100.0, 200.0, 100) == Window([105.0 + 7 * k for k in range(14)])
     assert window(timing, 100.0, 200.0, 3) == Window([182.0, 189.0, 196.0], 11, 105.0, 175.0)
     assert window(timing, 105.0, 112.0, 3) == Window([112.0])  # (after, until]
     assert window(timing, 100.0, 104.0, 3).empty
