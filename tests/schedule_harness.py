@@ -78,11 +78,12 @@ class FakeHost:
         with self.store.transaction() as conn:
             writes.insert_run(conn, start)
         self.started.append((now, name, run_id, parameters))
-        self.clock.call_at(
-            self.clock.monotonic() + self.duration,
-            lambda: self.store.transition(run_id, "completed"),
-        )
+        self.clock.call_at(self.clock.monotonic() + self.duration, lambda: self._end(run_id))
         return run_id
+
+    def _end(self, run_id: str) -> None:
+        with self.store.transaction() as conn:  # at the virtual clock's time, whatever the store's
+            writes.transition(conn, run_id, "completed", self.clock.time())
 
     def times(self) -> list[str]:
         return [hms(moment) for moment, *_ in self.started]

@@ -13,8 +13,10 @@ from .._version import __version__
 from .render import render
 from .run import run
 from .runs import runs
+from .schedules import schedules
 from .serve import serve
 from .validate import validate
+from .watchdog import watchdog
 
 __all__ = ["cli", "main"]
 
@@ -29,6 +31,8 @@ Examples:
   pipelines render graph.yaml -o graph.svg
   pipelines runs
   pipelines serve graph.yaml
+  pipelines schedules
+  pipelines watchdog --once
 
 Exit codes: 0 ok, 1 the run failed, 2 bad usage or invalid spec, 130 interrupted.""",
 )
@@ -44,6 +48,8 @@ cli.add_command(validate)
 cli.add_command(render)
 cli.add_command(runs)
 cli.add_command(serve)
+cli.add_command(schedules)
+cli.add_command(watchdog)
 
 
 def main(argv: list[str] | None = None) -> None:

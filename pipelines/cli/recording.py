@@ -86,6 +86,11 @@ class RunRecording:
         return str(self.store.path) if self.store is not None else ""
 
     @property
+    def halted_by(self) -> str | None:
+        """The status a watchdog gave the run (its current cycle) in the store, if it did."""
+        return self.recording.halted_by if self.recording is not None else None
+
+    @property
     def run_id(self) -> str | None:
         """The recorded run's id (None with ``--no-store``)."""
         return self.recording.id if self.recording is not None else None

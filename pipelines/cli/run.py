@@ -173,6 +173,10 @@ def run(
     if failure is not None:
         _report_failure(failure, verbose)
         raise SystemExit(EXIT_FAILED)
+    halted = recording.halted_by
+    if halted is not None:
+        error(f"a watchdog marked the run {halted} in the run store, so it was stopped")
+        raise SystemExit(EXIT_FAILED)
     if result.status == "stopped":
         raise SystemExit(EXIT_INTERRUPTED)
 

@@ -229,3 +229,40 @@ async def test_with_a_token_the_page_asks_for_it_once(browser, store, serve):
     await page.locator("#nodes tr[data-node=out]").wait_for()
     assert await page.locator("#auth").is_hidden()
     assert page.dialogs == [] and page.errors == []
+
+
+async def test_schedules_and_their_occurrences_are_shown_as_text(browser, store, serve):
+    from schedule_harness import DAY0, FakeHost, register_worker
+
+    from pipelines.schedule.scheduler import Scheduled, Scheduler
+    from pipelines.spec.schedule import ScheduleSpec
+    from pipelines.testing import VirtualClock
+
+    clock = VirtualClock(start=DAY0)  # a schedule's history, written on a virtual clock
+    host = FakeHost(store, clock, register_worker(store, clock, "<i>server</i>"), duration=90)
+    entry = Scheduled(XSS, ScheduleSpec(interval=60.0), spec_hash="h")
+    scheduler = Scheduler(store, [entry], host.start, worker_id=host.worker_id, clock=clock)
+    task = asyncio.create_task(scheduler.run())
+    await clock.advance(240)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    server, _ = await serve()
+    page = await open_page(browser, server.url + "/")
+    row = page.locator("#schedules tbody tr").first
+    await row.wait_for()
+    cells = await row.locator("td").all_text_contents()
+    assert cells[0] == XSS and cells[1] == "every 60 s"
+    # (the server that wrote it, on its virtual clock in 2024, is long silent: offline)
+    assert (cells[4], cells[5], cells[6]) == ("skipped: overlap", "0", "<i>server</i> (offline)")
+    last_run = row.locator("td:nth-child(4) a")
+    assert await last_run.get_attribute("href") == f"/runs/{host.started[-1][2]}"
+    fates = await page.locator("#occurrences tbody tr td:nth-child(3)").all_text_contents()
+    reasons = await page.locator("#occurrences tbody tr td:nth-child(4)").all_text_contents()
+    assert (fates, reasons) == (
+        ["skipped", "crashed", "skipped", "completed"],  # its server is gone: crashed
+        ["overlap", "", "overlap", ""],
+    )
+    assert await page.locator("i, img, script:not([src])").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "schedules.png"), full_page=True)
+    assert page.dialogs == [] and page.errors == []

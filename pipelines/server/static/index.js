@@ -1,4 +1,5 @@
-/* pipelines dashboard: the runs table, the workers and the hosted pipelines; refreshes itself. */
+/* pipelines dashboard: the schedules, the runs table, the workers and the hosted pipelines;
+   refreshes itself. Everything from the server is shown as text (textContent). */
 "use strict";
 
 const REFRESH_MS = 2000;
@@ -50,11 +51,55 @@ function hostedRow(pipeline) {
     el("td", {}, button));
 }
 
+function runLink(runId, text) {
+  if (!runId) return text || "";
+  return el("a", { href: "/runs/" + encodeURIComponent(runId), text: text || runId });
+}
+
+function scheduleRow(schedule) {
+  const server = schedule.worker ? schedule.worker + " (" + schedule.worker_status + ")" : "";
+  return el("tr", { "data-schedule": schedule.name },
+    cell(schedule.name),
+    cell(schedule.schedule + (schedule.enabled ? "" : " (disabled)")),
+    cell(when(schedule.next_at)),
+    el("td", {}, runLink(schedule.last_run, when(schedule.last_run_at))),
+    el("td", {}, schedule.last_status ? badge(schedule.last_status) : ""),
+    cell(schedule.queued, "num"),
+    cell(server));
+}
+
+function occurrenceRows(schedules) {
+  const rows = [];
+  for (const schedule of schedules) {
+    for (const occurrence of schedule.recent) {
+      let moment = when(occurrence.due_at);
+      if (occurrence.last_due !== occurrence.due_at) {
+        const count = occurrence.count === null ? "many" : occurrence.count;
+        moment += " .. " + when(occurrence.last_due) + " (" + count + ")";
+      }
+      const fate = occurrence.fate === "started" && occurrence.run_status
+        ? occurrence.run_status : occurrence.fate;
+      rows.push([occurrence.due_at, el("tr", {},
+        cell(schedule.name),
+        cell(moment),
+        el("td", {}, badge(fate)),
+        cell(occurrence.reason),
+        el("td", {}, el("code", {}, runLink(occurrence.run_id))))]);
+    }
+  }
+  rows.sort((a, b) => (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0));
+  return rows.slice(0, 20).map((entry) => entry[1]);
+}
+
 async function refresh() {
   try {
-    const [runs, workers, hosted] = await Promise.all([
+    const [runs, workers, hosted, schedules] = await Promise.all([
       api("/api/runs?limit=50"), api("/api/workers"), api("/api/pipelines"),
+      api("/api/schedules?recent=5"),
     ]);
+    document.getElementById("schedules-section").hidden = schedules.schedules.length === 0;
+    fillRows(document.getElementById("schedules"), schedules.schedules.map(scheduleRow));
+    fillRows(document.getElementById("occurrences"), occurrenceRows(schedules.schedules));
     fillRows(document.getElementById("runs"), runs.runs.map(runRow));
     document.getElementById("no-runs").hidden = runs.runs.length > 0;
     fillRows(document.getElementById("workers"), workers.workers.map(workerRow));

@@ -29,6 +29,9 @@ function renderSummary(run) {
   const params = Object.entries(run.parameters || {}).map(([k, v]) => k + "=" + JSON.stringify(v));
   field(dl, "parameters", params.join(" "));
   if (run.noticed_at) field(dl, "crash noticed", when(run.noticed_at));
+  if (run.cycle) {
+    field(dl, "cycle", run.cycle + (run.cycle_of === run.id ? " (the first)" : " (the first: " + run.cycle_of + ")"));
+  }
   const stop = document.getElementById("stop");
   stop.hidden = !(run.hosted && run.status === "running");
   const error = document.getElementById("error");
@@ -37,8 +40,10 @@ function renderSummary(run) {
     const e = run.error;
     const where = e.node ? "node " + e.node : "the run";
     const item = e.item !== null && e.item !== undefined ? " on item " + e.item : "";
-    document.getElementById("error-text").textContent =
-      where + " failed" + item + ": " + (e.type || "") + ": " + (e.message || "");
+    const verdict = ["timed_out", "stalled", "late"].includes(run.status);  // a watchdog's
+    document.getElementById("error-text").textContent = verdict
+      ? (e.type || "") + ": " + (e.message || "")
+      : where + " failed" + item + ": " + (e.type || "") + ": " + (e.message || "");
   }
 }
 
