@@ -86,7 +86,7 @@ def test_serve_with_a_one_second_interval_starts_runs_seen_in_runs_and_the_api(p
 
         api_runs = wait_for(two_completed)
     finally:
-        out, err = stop(proc)
+        _, err = stop(proc)
     assert proc.returncode == 0, err
     listed = json.loads(pipelines("runs", "--json").stdout)["runs"]
     assert {r["id"] for r in api_runs} <= {r["id"] for r in listed}
@@ -125,7 +125,7 @@ def test_a_killed_server_leaves_its_run_crashed_and_a_restart_continues_the_sche
 
         (fresh,) = wait_for(a_new_run)
     finally:
-        out, err = stop(second)
+        _, err = stop(second)
     assert second.returncode == 0, err
     with Store(pipelines_home / "pipelines.db") as store:
         assert store.run(killed["id"]).status == "crashed"
