@@ -20,7 +20,7 @@ from .reading import store_path as resolve
 from .recording import STORE_OPTION
 from .run_tables import RUN_STATUS_STYLES, when
 
-__all__ = ["occurrences_table", "schedules", "schedules_table"]
+__all__ = ["occurrences_table", "schedules", "schedules_table", "show"]
 
 _FATE_STYLES = {"skipped": "yellow", "queued": "cyan", "late": "magenta"}
 

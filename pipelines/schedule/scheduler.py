@@ -33,6 +33,7 @@ from ..store.db import Store
 from ..store.recorder import new_run_id
 from ..store.schedule_records import LATE as LATE_FATE
 from ..store.schedule_records import QUEUED, SKIPPED, STARTED
+from ..store.writes import RunStart
 from .policy import BUSY, CRASHED, ERROR, LATE, QUEUE, SKIP, START, Decision, Situation, plan
 from .timing import CronTiming, IntervalTiming, timing_of, window
 
@@ -60,6 +61,8 @@ class Scheduled:
     spec: ScheduleSpec
     limits: WatchdogSpec = NO_LIMITS
     spec_hash: str = ""
+    #: The first record its runs have (spec, nodes, edges, diagram), for a run found late.
+    template: RunStart | None = None
     timing: IntervalTiming | CronTiming = field(init=False)
 
     def __post_init__(self) -> None:
@@ -332,6 +335,7 @@ class Scheduler:
                 spec_hash=entry.spec_hash,
                 parameters=dict(entry.spec.parameters),
                 message=late_message(due, entry.limits.late_after, now, why),
+                template=entry.template,
             )
         return None
 

@@ -12,9 +12,9 @@ from aiohttp import web
 from ..runtime.clock import SYSTEM_CLOCK, Clock
 from ..schedule.scheduler import DEFAULT_POLL, Scheduled, Scheduler
 from ..schedule.watchdog import DEFAULT_INTERVAL, Watchdog
+from ..spec.schedule import ScheduleSpec
 from ..store.db import Store
-from ..store.encoding import spec_hash
-from ..store.recorder import Recorder
+from ..store.recorder import Recorder, first_record
 from ..store.status import WATCHDOG_STATUSES
 from .app import ServerState, make_app
 from .diagrams import Diagrams
@@ -138,12 +138,7 @@ class Server:
     def _scheduler(self, host: Host) -> Scheduler | None:
         assert self.recorder is not None
         entries = [
-            Scheduled(
-                hosted.name,
-                hosted.schedule,
-                hosted.limits,
-                spec_hash(hosted.with_parameters(hosted.schedule.parameters)),
-            )
+            self._scheduled(hosted, hosted.schedule)
             for hosted in self.pipelines
             if hosted.schedule is not None
         ]
@@ -161,6 +156,23 @@ class Server:
             active=host.active,
             executor=self._executor,
         )
+
+    @staticmethod
+    def _scheduled(hosted: HostedPipeline, schedule: ScheduleSpec) -> Scheduled:
+        parameters = dict(schedule.parameters) or None
+        data = hosted.with_parameters(parameters)
+        template = first_record(
+            hosted.plumber(data),
+            run_id="",
+            worker_id=None,
+            started_at=0.0,
+            pipeline=hosted.name,
+            spec=data,
+            parameters=parameters,
+            spec_path=str(hosted.path.resolve()),
+            trigger="schedule",
+        )
+        return Scheduled(hosted.name, schedule, hosted.limits, template.spec_hash, template)
 
     def _run_ended(self, pipeline: str) -> None:
         if self.scheduler is not None:

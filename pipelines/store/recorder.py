@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from ..plan import Plan
     from ..runtime.plumber import Plumber
 
-__all__ = ["MAX_SPEC", "Recorder", "keep_from_env", "new_run_id", "spec_of"]
+__all__ = ["MAX_SPEC", "Recorder", "first_record", "keep_from_env", "new_run_id", "spec_of"]
 
 log = logging.getLogger("pipelines")
 
@@ -94,6 +94,49 @@ def spec_of(plan: Plan) -> dict[str, Any]:
     if spec.version is not None:
         data["version"] = plain(spec.version)
     return data
+
+
+def first_record(
+    plumber: Plumber,
+    *,
+    run_id: str,
+    worker_id: str | None,
+    started_at: float,
+    pipeline: str | None = None,
+    spec: Any = None,
+    parameters: dict[str, Any] | None = None,
+    spec_path: str | None = None,
+    trigger: str = "python",
+    cycle_of: str | None = None,
+    cycle: int | None = None,
+) -> RunStart:
+    """A run's first record for a run of ``plumber`` (see :meth:`Recorder.record`): who, what,
+    its nodes and edges with nothing counted yet, what its diagram needs."""
+    plan = plumber.plan
+    name = pipeline or plan.spec.name or _stem(plan.spec.source) or "pipeline"
+    data = spec if spec is not None else spec_of(plan)
+    text = canonical(data)
+    graph = describe(plan)
+    return RunStart(
+        run_id=run_id,
+        pipeline=bounded(str(name), 200) or "pipeline",
+        trigger=trigger,
+        worker_id=worker_id,
+        started_at=started_at,
+        spec=text if len(text) <= MAX_SPEC else None,
+        spec_hash=spec_hash(data),
+        spec_path=spec_path if spec_path is not None else plan.spec.source,
+        version=None if plan.spec.version is None else str(plan.spec.version),
+        parameters=canonical(parameters or {}),
+        graph=canonical(graph) if graph is not None else None,
+        nodes=[(n, attrs["kind"]) for n, attrs in plumber.graph.nodes(data=True)],
+        edges=[
+            (s, t, attrs["kind"], attrs["capacity"])
+            for s, t, attrs in plumber.graph.edges(data=True)
+        ],
+        cycle_of=cycle_of,
+        cycle=cycle,
+    )
 
 
 class Recorder:
@@ -317,31 +360,19 @@ class Recorder:
             raise RuntimeError("this Recorder is closed")
         if not self._registered:
             self.start()
-        plan = plumber.plan
-        name = pipeline or plan.spec.name or _stem(plan.spec.source) or "pipeline"
-        data = spec if spec is not None else spec_of(plan)
-        text = canonical(data)
-        graph = describe(plan)
         # The Plumber runs under the same id (its run logs and events carry it).
         run_id = run_id or plumber.next_run_id or new_run_id()
         plumber.next_run_id = run_id
-        start = RunStart(
+        start = first_record(
+            plumber,
             run_id=run_id,
-            pipeline=bounded(str(name), 200) or "pipeline",
-            trigger=trigger,
             worker_id=self.worker.id,
             started_at=self.clock.time(),
-            spec=text if len(text) <= MAX_SPEC else None,
-            spec_hash=spec_hash(data),
-            spec_path=spec_path if spec_path is not None else plan.spec.source,
-            version=None if plan.spec.version is None else str(plan.spec.version),
-            parameters=canonical(parameters or {}),
-            graph=canonical(graph) if graph is not None else None,
-            nodes=[(n, attrs["kind"]) for n, attrs in plumber.graph.nodes(data=True)],
-            edges=[
-                (s, t, attrs["kind"], attrs["capacity"])
-                for s, t, attrs in plumber.graph.edges(data=True)
-            ],
+            pipeline=pipeline,
+            spec=spec,
+            parameters=parameters,
+            spec_path=spec_path,
+            trigger=trigger,
             cycle_of=cycle_of,
             cycle=cycle,
         )

@@ -15,14 +15,17 @@ fate is conditional (``WHERE fate = ...``), as run statuses are.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from . import writes
 from .encoding import bounded, canonical
 from .schedule_records import QUEUED, SKIPPED, STARTED, Occurrence, ScheduleRecord, ScheduleRow
 from .status import LATE, ONLINE, RUNNING
+from .writes import RunStart
 
 __all__ = [
     "KEEP_OCCURRENCES",
@@ -252,9 +255,26 @@ def insert_late_run(
     spec_hash: str,
     parameters: dict[str, Any],
     message: str,
+    template: RunStart | None = None,
 ) -> None:
     """The record of a scheduled run that never started: status ``late``, started at its
-    scheduled time, ended when it was found late, no figures."""
+    scheduled time, ended when it was found late, no duration, nothing counted.
+
+    With ``template`` (the first record its run would have had), it has the
+    run's spec, nodes, edges and diagram, and reaches ``late`` through the
+    conditional transition every status change takes; without one (a
+    watchdog that does not host the pipeline), only its name and spec hash.
+    """
+    if template is not None:
+        writes.insert_run(
+            conn,
+            dataclasses.replace(
+                template, run_id=run_id, started_at=due, worker_id=worker_id, trigger="schedule"
+            ),
+        )
+        writes.transition(conn, run_id, LATE, now, (RUNNING,), bounded(message), "Late")
+        conn.execute("UPDATE runs SET duration = NULL WHERE id = ?", (run_id,))
+        return
     conn.execute(
         "INSERT INTO runs (id, pipeline, status, trigger, worker_id, started_at, ended_at,"
         " updated_at, progress_at, spec_hash, parameters, error_type, error_message)"

@@ -316,3 +316,54 @@ async def test_a_cron_schedule_in_a_time_zone_over_two_days(store, clock):
         "12:30:00+1d",
         "16:30:00+1d",
     ]
+
+
+async def numbers():
+    yield 1
+
+
+async def keep(x):
+    return x
+
+
+async def test_a_late_run_of_a_hosted_pipeline_has_its_spec_nodes_and_diagram(store, clock):
+    from pipelines import Plumber
+    from pipelines.store.recorder import first_record
+
+    spec = {"nodes": {"src": {"coro": numbers}, "out": {"coro": keep}}, "graph": {"src": ["out"]}}
+    spec["graph"]["out"] = None
+    template = first_record(
+        Plumber(spec),
+        run_id="",
+        worker_id=None,
+        started_at=0.0,
+        pipeline="etl",
+        spec={"name": "etl"},
+        spec_path="/srv/etl.yaml",
+        trigger="schedule",
+    )
+    host = FakeHost(store, clock, register_worker(store, clock, "serve-1"), duration=600)
+    entry = Scheduled(
+        "etl",
+        ScheduleSpec(interval=MINUTE, overlap="queue"),
+        WatchdogSpec(late_after=30),
+        "h",
+        template,
+    )
+    sched = Scheduler(store, [entry], host.start, worker_id=host.worker_id, clock=clock)
+    async with running(sched):
+        await clock.advance(3 * MINUTE)
+    (late,) = store.runs(status="late")
+    run = store.run(late.id)
+    assert (hms(run.started_at), hms(run.ended_at), run.duration) == ("00:02:00", "00:02:31", None)
+    assert (run.spec_path, run.spec, run.trigger, run.worker) == (
+        "/srv/etl.yaml",
+        {"name": "etl"},
+        "schedule",
+        "serve-1",
+    )
+    assert {name: node.state for name, node in run.nodes.items()} == {
+        "src": "waiting",
+        "out": "waiting",
+    }
+    assert run.graph is not None and [(e.source, e.target) for e in run.edges] == [("src", "out")]
