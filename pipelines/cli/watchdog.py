@@ -12,7 +12,7 @@ import click
 
 from ..schedule.watchdog import Report, Watchdog
 from ..spec.durations import seconds_value
-from ..spec.schedule import WatchdogSpec
+from ..spec.limits import WatchdogSpec
 from ..store import StoreError
 from .output import EXIT_INTERRUPTED, EXIT_USAGE, fail
 from .reading import store_path as resolve

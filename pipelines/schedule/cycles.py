@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..runtime.clock import SYSTEM_CLOCK, Clock
-from ..spec.schedule import ONCE, CycleSpec
+from ..spec.cycle import ONCE, CycleSpec
 
 if TYPE_CHECKING:
     from ..runtime.plumber import Plumber

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..runtime.clock import SYSTEM_CLOCK, Clock
-from ..spec.schedule import NO_LIMITS, ScheduleSpec, WatchdogSpec
+from ..spec.limits import NO_LIMITS, WatchdogSpec
+from ..spec.schedule import ScheduleSpec
 from ..store import schedules as book
 from ..store import writes
 from ..store.db import Store

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import Problem
 from ..runtime.clock import Clock
-from ..spec.schedule import NO_LIMITS, WatchdogSpec, parse_watchdog
+from ..spec.limits import NO_LIMITS, WatchdogSpec, parse_watchdog
 from ..store import schedules as book
 from ..store import writes
 from ..store.db import Store

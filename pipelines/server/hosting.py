@@ -21,9 +21,10 @@ from typing import Any
 from ..errors import Problem, SpecError
 from ..runtime.plumber import Plumber
 from ..schedule.cycles import Cycles
+from ..spec.limits import NO_LIMITS, WatchdogSpec
 from ..spec.loader import load_file
 from ..spec.overrides import apply_parameters
-from ..spec.schedule import NO_LIMITS, ScheduleSpec, WatchdogSpec
+from ..spec.schedule import ScheduleSpec
 from ..store.recorder import Recorder, new_run_id
 from ..store.recording import Recording
 

@@ -14,7 +14,8 @@ from ..schedule.scheduler import DEFAULT_POLL, Scheduled, Scheduler
 from ..schedule.watchdog import DEFAULT_INTERVAL, Watchdog
 from ..spec.schedule import ScheduleSpec
 from ..store.db import Store
-from ..store.recorder import Recorder, first_record
+from ..store.recorder import Recorder
+from ..store.run_start import first_record
 from ..store.status import WATCHDOG_STATUSES
 from .app import ServerState, make_app
 from .diagrams import Diagrams

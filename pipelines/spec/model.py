@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .calling import Signature
+from .cycle import ONCE, CycleSpec
+from .limits import NO_LIMITS, WatchdogSpec
 from .options import NodeOptions
-from .schedule import NO_LIMITS, ONCE, CycleSpec, ScheduleSpec, WatchdogSpec
+from .schedule import ScheduleSpec
 
 __all__ = ["GraphSpec", "NodeHooks", "NodeSpec", "RunHooks"]
 

@@ -17,7 +17,9 @@ from typing import Any
 from ..errors import Problem
 from .calling import INJECTABLE, Signature, classify, injected_names
 from .checks import check_node
+from .cycle import parse_cycle
 from .hooks import parse_node_hooks, parse_run_hooks
+from .limits import parse_watchdog
 from .model import GraphSpec, NodeSpec
 from .operators import as_is, function_refs, key_value
 from .option_parsing import parse_defaults, parse_options, unknown_key
@@ -28,7 +30,7 @@ from .options import (
 )
 from .resolve import ResolveError, resolve_coro, resolve_function
 from .resources import parse_context, parse_resources
-from .schedule import parse_cycle, parse_schedule, parse_watchdog
+from .schedule import parse_schedule
 from .subgraphs import Flattened, flatten
 
 __all__ = ["NODE_KEYS", "TOP_LEVEL_KEYS", "collect_spec"]

@@ -19,44 +19,34 @@ watchdog:
 ```
 
 Each problem is reported with its key path (``schedule.cron: ...``), with
-every other problem of the spec. What the values mean: docs/schedules.md.
+every other problem of the spec. ``cycle:`` is read by :mod:`.cycle`,
+``watchdog:`` by :mod:`.limits`. What the values mean: docs/schedules.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import zoneinfo
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from croniter import CroniterBadDateError, croniter
 
 from ..errors import Problem
-from .durations import seconds_value
-from .resolve import ResolveError, resolve_function
+from .sections import int_in, seconds_at, unknown_keys
 from .values import shown
 
 __all__ = [
     "CATCHUPS",
     "CRON_ALIASES",
     "DEFAULT_MAX_QUEUED",
-    "MAX_CYCLES",
     "MAX_PARALLEL",
     "MAX_QUEUED",
     "MIN_INTERVAL",
-    "MIN_STALL",
-    "NO_LIMITS",
-    "ONCE",
     "OVERLAPS",
-    "CycleSpec",
     "ScheduleSpec",
-    "WatchdogSpec",
-    "parse_cycle",
     "parse_schedule",
-    "parse_watchdog",
 ]
 
 OVERLAPS = ("skip", "queue", "allow")
@@ -65,12 +55,9 @@ CATCHUPS = ("none", "latest", "all")
 CRON_ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 #: Shortest interval between two occurrences (seconds).
 MIN_INTERVAL = 1.0
-#: Shortest stall timeout: the store sees item moves about once a second.
-MIN_STALL = 1.0
 DEFAULT_MAX_QUEUED = 10
 MAX_QUEUED = 1000
 MAX_PARALLEL = 1000
-MAX_CYCLES = 1_000_000
 
 _SCHEDULE_KEYS = (
     "interval",
@@ -83,8 +70,6 @@ _SCHEDULE_KEYS = (
     "parameters",
     "enabled",
 )
-_WATCHDOG_KEYS = ("run_timeout", "stall_timeout", "late_after")
-_CYCLE_KEYS = ("times", "until", "pause")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,96 +114,6 @@ class ScheduleSpec:
         return data
 
 
-@dataclass(frozen=True, slots=True)
-class WatchdogSpec:
-    """A validated ``watchdog:``: limits a watchdog enforces (None: no limit)."""
-
-    run_timeout: float | None = None
-    stall_timeout: float | None = None
-    late_after: float | None = None
-
-    def or_else(self, defaults: WatchdogSpec) -> WatchdogSpec:
-        """These limits, each missing one taken from ``defaults``."""
-        return WatchdogSpec(
-            self.run_timeout if self.run_timeout is not None else defaults.run_timeout,
-            self.stall_timeout if self.stall_timeout is not None else defaults.stall_timeout,
-            self.late_after if self.late_after is not None else defaults.late_after,
-        )
-
-    def as_dict(self) -> dict[str, float]:
-        """The limits that are set."""
-        return {
-            name: value for name in _WATCHDOG_KEYS if (value := getattr(self, name)) is not None
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class CycleSpec:
-    """A validated ``cycle:``: how many times one run repeats its graph.
-
-    ``times`` bounds the cycles (None: no bound); ``until(result)``, called
-    with the last cycle's :class:`~pipelines.runtime.stats.RunResult`, ends
-    them when it returns true; ``pause`` is the wait between two cycles.
-    ``once`` (the default) is ``times == 1``; ``forever`` has neither bound.
-    """
-
-    times: int | None = 1
-    until: Callable[[Any], Any] | None = None
-    until_name: str | None = None
-    pause: float = 0.0
-
-    @property
-    def once(self) -> bool:
-        """True for a single cycle (a plain run)."""
-        return self.times == 1
-
-    @property
-    def forever(self) -> bool:
-        """True when only a stop ends the cycles."""
-        return self.times is None and self.until is None
-
-    def describe(self) -> str:
-        """``once``, ``forever``, ``3 times``, ``until mod:fn (at most 10 times)``..."""
-        if self.once:
-            return "once"
-        if self.forever:
-            text = "forever"
-        elif self.until is not None:
-            text = f"until {self.until_name}"
-            if self.times is not None:
-                text += f" (at most {self.times} times)"
-        else:
-            text = f"{self.times} times"
-        return text + (f", {self.pause:g} s apart" if self.pause else "")
-
-
-#: No watchdog limits.
-NO_LIMITS = WatchdogSpec()
-#: One cycle: a plain run.
-ONCE = CycleSpec()
-
-
-def _seconds(
-    raw: Mapping[Any, Any], key: str, where: str, problems: list[Problem], minimum: float
-) -> float | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    try:
-        return seconds_value(value, minimum=minimum)
-    except ValueError as exc:
-        problems.append(Problem(f"{where}.{key}", str(exc)))
-        return None
-
-
-def _unknown(raw: Mapping[Any, Any], known: tuple[str, ...], where: str) -> list[Problem]:
-    return [
-        Problem(f"{where}.{key}", f"unknown key (known: {', '.join(known)})")
-        for key in raw
-        if key not in known
-    ]
-
-
 def _check_cron(expr: Any) -> str | None:
     if not isinstance(expr, str) or not expr.strip():
         return f"must be a cron expression such as '30 1,13,17 * * *', got {shown(expr)}"
@@ -248,10 +143,6 @@ def _check_timezone(name: Any) -> str | None:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return f"unknown time zone {name!r} (an IANA name such as 'Europe/Madrid' or 'UTC')"
     return None
-
-
-def _int_in(value: Any, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _parameters(
@@ -302,12 +193,12 @@ def parse_schedule(
             Problem(where, "must be a mapping with interval or cron, e.g. {interval: 60}")
         )
         return None
-    found: list[Problem] = _unknown(raw, _SCHEDULE_KEYS, where)
+    found: list[Problem] = unknown_keys(raw, _SCHEDULE_KEYS, where)
     interval = cron = None
     if ("interval" in raw) == ("cron" in raw):
         found.append(Problem(where, "give exactly one of interval (seconds) or cron"))
     elif "interval" in raw:
-        interval = _seconds(raw, "interval", where, found, MIN_INTERVAL)
+        interval = seconds_at(raw, "interval", where, found, MIN_INTERVAL)
         if raw.get("interval") is None:
             found.append(Problem(f"{where}.interval", "must be a number of seconds, got None"))
         if "timezone" in raw:
@@ -341,7 +232,7 @@ def parse_schedule(
     if max_active is not None:
         if overlap != "allow":
             found.append(Problem(f"{where}.max_active", "applies to overlap: allow only"))
-        elif not _int_in(max_active, 1, MAX_PARALLEL):
+        elif not int_in(max_active, 1, MAX_PARALLEL):
             found.append(
                 Problem(
                     f"{where}.max_active",
@@ -352,7 +243,7 @@ def parse_schedule(
     if "max_queued" in raw:
         if overlap != "queue":
             found.append(Problem(f"{where}.max_queued", "applies to overlap: queue only"))
-        elif not _int_in(max_queued, 1, MAX_QUEUED):
+        elif not int_in(max_queued, 1, MAX_QUEUED):
             found.append(
                 Problem(
                     f"{where}.max_queued",
@@ -377,103 +268,3 @@ def parse_schedule(
         parameters=parameters,
         enabled=enabled,
     )
-
-
-def parse_watchdog(
-    raw: Any, problems: list[Problem], scheduled: bool | None = None
-) -> WatchdogSpec:
-    """``watchdog:`` -> :class:`WatchdogSpec`; problems go to ``problems``.
-
-    ``scheduled`` False makes ``late_after`` a problem (only scheduled runs
-    can be late); None does not check it (a stored spec read by a watchdog).
-    """
-    if raw is None:
-        return NO_LIMITS
-    where = "watchdog"
-    if not isinstance(raw, Mapping):
-        problems.append(
-            Problem(where, f"must be a mapping of {', '.join(_WATCHDOG_KEYS)} (seconds)")
-        )
-        return NO_LIMITS
-    found = _unknown(raw, _WATCHDOG_KEYS, where)
-    limits = WatchdogSpec(
-        run_timeout=_seconds(raw, "run_timeout", where, found, MIN_INTERVAL),
-        stall_timeout=_seconds(raw, "stall_timeout", where, found, MIN_STALL),
-        late_after=_seconds(raw, "late_after", where, found, MIN_INTERVAL),
-    )
-    if scheduled is False and raw.get("late_after") is not None:
-        found.append(
-            Problem(
-                f"{where}.late_after",
-                "only scheduled runs can be late, and this spec has no schedule",
-            )
-        )
-    problems.extend(found)
-    return NO_LIMITS if found else limits
-
-
-def _check_until(fn: Callable[..., Any]) -> str | None:
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return None  # a builtin without a signature: trust it
-    try:
-        signature.bind(None)
-    except TypeError:
-        return f"{getattr(fn, '__name__', fn)}{signature} cannot be called as until(result)"
-    return None
-
-
-def parse_cycle(
-    raw: Any,
-    problems: list[Problem],
-    coro_map: Callable[[Any], Any] | None = None,
-    base_dir: Path | None = None,
-) -> CycleSpec:
-    """``cycle:`` -> :class:`CycleSpec` (``once`` when absent); problems go to ``problems``."""
-    where = "cycle"
-    if raw is None or raw == "once":
-        return ONCE
-    if raw == "forever":
-        return CycleSpec(times=None)
-    if not isinstance(raw, Mapping):
-        problems.append(
-            Problem(
-                where,
-                "must be once, forever, or a mapping with times, until and/or pause, "
-                f"got {shown(raw)}",
-            )
-        )
-        return ONCE
-    found = _unknown(raw, _CYCLE_KEYS, where)
-    if not raw:
-        found.append(Problem(where, "an empty mapping: give times, until and/or pause"))
-    times = raw.get("times")
-    if times is not None and not _int_in(times, 1, MAX_CYCLES):
-        found.append(
-            Problem(
-                f"{where}.times", f"must be an integer from 1 to {MAX_CYCLES:,}, got {shown(times)}"
-            )
-        )
-    pause = 0.0
-    if raw.get("pause") is not None:
-        try:
-            pause = seconds_value(raw["pause"], minimum=0.0)
-        except ValueError as exc:
-            found.append(Problem(f"{where}.pause", str(exc)))
-    until = None
-    until_name = None
-    if raw.get("until") is not None:
-        value = raw["until"]
-        until_name = value if isinstance(value, str) else getattr(value, "__name__", repr(value))
-        try:
-            until = resolve_function(value, coro_map, base_dir, may_be_async=True)
-        except ResolveError as exc:
-            found.append(Problem(f"{where}.until", str(exc)))
-        else:
-            if message := _check_until(until):
-                found.append(Problem(f"{where}.until", message))
-    problems.extend(found)
-    if found:
-        return ONCE
-    return CycleSpec(times=times, until=until, until_name=until_name, pause=pause)

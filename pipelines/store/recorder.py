@@ -29,32 +29,26 @@ import os
 import socket
 import threading
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..runtime.clock import SYSTEM_CLOCK, Clock
 from . import writes
 from .db import Store
-from .encoding import bounded, canonical, plain, spec_hash
-from .graph import describe
+from .encoding import bounded
 from .prune import DEFAULT_KEEP, KEEP_ENV
 from .recording import Recording
 from .records import WorkerRecord
+from .run_start import first_record
 from .status import ONLINE, WATCHDOG_STATUSES, heartbeat_period
 from .writer import FLUSH_INTERVAL, Writer
-from .writes import RunStart
 
 if TYPE_CHECKING:
-    from ..plan import Plan
     from ..runtime.plumber import Plumber
 
-__all__ = ["MAX_SPEC", "Recorder", "first_record", "keep_from_env", "new_run_id", "spec_of"]
+__all__ = ["Recorder", "keep_from_env", "new_run_id"]
 
 log = logging.getLogger("pipelines")
-
-#: Largest spec (JSON characters) stored with a run; larger ones keep only their hash.
-MAX_SPEC = 1_000_000
 
 
 def new_run_id() -> str:
@@ -72,71 +66,6 @@ def keep_from_env() -> int:
     if keep < 0:
         raise ValueError(f"{KEEP_ENV} must be 0 or more, got {raw!r}")
     return keep
-
-
-def spec_of(plan: Plan) -> dict[str, Any]:
-    """A plan's spec as plain data (for runs recorded from Python, whose dict is not kept)."""
-    spec = plan.spec
-    nodes = {}
-    for name, node in spec.nodes.items():
-        entry: dict[str, Any] = {"coro": node.raw_coro if isinstance(node.raw_coro, str) else None}
-        if entry["coro"] is None:
-            entry["coro"] = node.signature.name
-        if node.args:
-            entry["args"] = plain(node.args)
-        nodes[name] = entry
-    data: dict[str, Any] = {
-        "nodes": nodes,
-        "graph": {name: list(node.outputs) or None for name, node in spec.nodes.items()},
-    }
-    if spec.name:
-        data["name"] = spec.name
-    if spec.version is not None:
-        data["version"] = plain(spec.version)
-    return data
-
-
-def first_record(
-    plumber: Plumber,
-    *,
-    run_id: str,
-    worker_id: str | None,
-    started_at: float,
-    pipeline: str | None = None,
-    spec: Any = None,
-    parameters: dict[str, Any] | None = None,
-    spec_path: str | None = None,
-    trigger: str = "python",
-    cycle_of: str | None = None,
-    cycle: int | None = None,
-) -> RunStart:
-    """A run's first record for a run of ``plumber`` (see :meth:`Recorder.record`): who, what,
-    its nodes and edges with nothing counted yet, what its diagram needs."""
-    plan = plumber.plan
-    name = pipeline or plan.spec.name or _stem(plan.spec.source) or "pipeline"
-    data = spec if spec is not None else spec_of(plan)
-    text = canonical(data)
-    graph = describe(plan)
-    return RunStart(
-        run_id=run_id,
-        pipeline=bounded(str(name), 200) or "pipeline",
-        trigger=trigger,
-        worker_id=worker_id,
-        started_at=started_at,
-        spec=text if len(text) <= MAX_SPEC else None,
-        spec_hash=spec_hash(data),
-        spec_path=spec_path if spec_path is not None else plan.spec.source,
-        version=None if plan.spec.version is None else str(plan.spec.version),
-        parameters=canonical(parameters or {}),
-        graph=canonical(graph) if graph is not None else None,
-        nodes=[(n, attrs["kind"]) for n, attrs in plumber.graph.nodes(data=True)],
-        edges=[
-            (s, t, attrs["kind"], attrs["capacity"])
-            for s, t, attrs in plumber.graph.edges(data=True)
-        ],
-        cycle_of=cycle_of,
-        cycle=cycle,
-    )
 
 
 class Recorder:
@@ -401,7 +330,3 @@ class Recorder:
             return recording.written.result(timeout)
         except concurrent.futures.TimeoutError:
             return False
-
-
-def _stem(source: str | None) -> str | None:
-    return Path(source).stem or None if source else None

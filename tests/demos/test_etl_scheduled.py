@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 
 from pipelines.server import Server, load_hosted
-from pipelines.spec.schedule import ScheduleSpec, WatchdogSpec
+from pipelines.spec.limits import WatchdogSpec
+from pipelines.spec.schedule import ScheduleSpec
 from pipelines.store import Store
 
 ETL_DIR = Path(__file__).resolve().parents[2] / "demos" / "etl"

@@ -8,7 +8,7 @@ import pytest
 
 from pipelines import PipelineError, Plumber
 from pipelines.schedule.cycles import Cycles, UntilFailed
-from pipelines.spec.schedule import CycleSpec
+from pipelines.spec.cycle import CycleSpec
 from pipelines.testing import VirtualClock
 
 produced: list[int] = []

@@ -10,7 +10,8 @@ import pytest
 from schedule_harness import DAY0, FakeHost, hms, register_worker
 
 from pipelines.schedule.scheduler import Scheduled, Scheduler
-from pipelines.spec.schedule import NO_LIMITS, ScheduleSpec, WatchdogSpec
+from pipelines.spec.limits import NO_LIMITS, WatchdogSpec
+from pipelines.spec.schedule import ScheduleSpec
 from pipelines.store import Store
 from pipelines.store import schedules as book
 
@@ -328,7 +329,7 @@ async def keep(x):
 
 async def test_a_late_run_of_a_hosted_pipeline_has_its_spec_nodes_and_diagram(store, clock):
     from pipelines import Plumber
-    from pipelines.store.recorder import first_record
+    from pipelines.store.run_start import first_record
 
     spec = {"nodes": {"src": {"coro": numbers}, "out": {"coro": keep}}, "graph": {"src": ["out"]}}
     spec["graph"]["out"] = None

@@ -10,7 +10,7 @@ from schedule_harness import DAY0, hms, register_worker
 
 from pipelines import Plumber
 from pipelines.schedule.watchdog import Watchdog, judge, span, stall_lines
-from pipelines.spec.schedule import WatchdogSpec
+from pipelines.spec.limits import WatchdogSpec
 from pipelines.store import schedules as book
 from pipelines.store import writes
 from pipelines.store.writes import RunStart, Snapshot

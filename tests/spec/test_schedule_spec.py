@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from pipelines import Plumber, SpecError
+from pipelines.spec.cycle import ONCE, CycleSpec
 from pipelines.spec.durations import parse_duration, seconds_value
-from pipelines.spec.schedule import NO_LIMITS, ONCE, CycleSpec, ScheduleSpec, WatchdogSpec
+from pipelines.spec.limits import NO_LIMITS, WatchdogSpec
+from pipelines.spec.schedule import ScheduleSpec
 
 
 async def numbers():
