@@ -38,7 +38,15 @@ from ..store.writes import RunStart
 from .policy import BUSY, CRASHED, ERROR, LATE, QUEUE, SKIP, START, Decision, Situation, plan
 from .timing import CronTiming, IntervalTiming, timing_of, window
 
-__all__ = ["DEFAULT_POLL", "MAX_CATCHUP", "Scheduled", "Scheduler", "Start", "late_message"]
+__all__ = [
+    "DEFAULT_POLL",
+    "MAX_CATCHUP",
+    "STARTING",
+    "Scheduled",
+    "Scheduler",
+    "Start",
+    "late_message",
+]
 
 log = logging.getLogger("pipelines")
 
@@ -47,6 +55,10 @@ log = logging.getLogger("pipelines")
 DEFAULT_POLL = 1.0
 #: Occurrences one tick takes one by one (``catchup: all`` after a long absence).
 MAX_CATCHUP = 1000
+#: Seconds a claimed start may go without its run's record (written within moments of
+#: the claim) before it counts as lost (``error``): a start that failed and could not
+#: even say so never blocks the schedule for longer.
+STARTING = 60.0
 
 _T = TypeVar("_T")
 
@@ -121,6 +133,7 @@ class Scheduler:
         self.active = active or (lambda name: ())
         self.executor = executor
         self.watching_since: float | None = None
+        self._registered = False
         self._wake: asyncio.Event | None = None
         #: Every decision taken, per schedule, for tests and logs (bounded: the last 1,000).
         self.history: dict[str, list[Decision]] = {name: [] for name in self.entries}
@@ -133,16 +146,22 @@ class Scheduler:
         if self.watching_since is None:
             self.watching_since = now
         await self._blocking(self._register, now)
+        self._registered = True
 
     async def run(self) -> None:
-        """Tick until cancelled: at each occurrence's time, and at least every ``poll`` s."""
-        await self.prepare()
+        """Tick until cancelled: at each occurrence's time, and at least every ``poll`` s.
+
+        A store that is busy or broken is logged and tried again at the next tick.
+        """
         self._wake = asyncio.Event()
-        while True:
+        while self.watching_since is None or not self._registered:
             try:
-                await self.tick()
-            except Exception:  # a store that is busy or broken: log, and try again later
-                log.exception("pipelines: a scheduler tick failed")
+                await self.prepare()
+            except Exception:
+                log.exception("pipelines: the schedules could not be registered in the store")
+                await self._sleep(self.poll)
+        while True:
+            await self.tick()
             await self._sleep(self._next_wait())
 
     def poke(self) -> None:
@@ -152,12 +171,16 @@ class Scheduler:
 
     async def tick(self) -> list[Start]:
         """One pass over every schedule: decide, write, start. Returns the runs started."""
-        if self.watching_since is None:
+        if not self._registered:
             await self.prepare()
         started: list[Start] = []
         for entry in self.entries.values():
             now = self.clock.time()
-            starts = await self._blocking(self._book, entry, now)
+            try:
+                starts = await self._blocking(self._book, entry, now)
+            except Exception:  # a busy or broken store: the next tick tries again
+                log.exception("pipelines: the schedule of %s could not be updated", entry.name)
+                continue
             for start in starts:
                 if await self._start(entry, start):
                     started.append(start)
@@ -202,10 +225,10 @@ class Scheduler:
                 run_id=start.run_id,
             )
         except asyncio.CancelledError:
-            await self._blocking(self._unstart, entry, start, ERROR, "the server stopped")
+            await self._not_started(entry, start, ERROR, "the server stopped")
             raise
         except self.busy as exc:
-            await self._blocking(self._unstart, entry, start, BUSY, str(exc))
+            await self._not_started(entry, start, BUSY, str(exc))
             return False
         except Exception as exc:
             log.warning(
@@ -214,9 +237,15 @@ class Scheduler:
                 _when(start.due),
                 exc,
             )
-            await self._blocking(self._unstart, entry, start, ERROR, f"{type(exc).__name__}: {exc}")
+            await self._not_started(entry, start, ERROR, f"{type(exc).__name__}: {exc}")
             return False
         return True
+
+    async def _not_started(self, entry: Scheduled, start: Start, reason: str, detail: str) -> None:
+        try:
+            await self._blocking(self._unstart, entry, start, reason, detail)
+        except Exception as exc:  # the store failed too: a later tick finds it lost
+            log.warning("pipelines: could not record why %s did not start: %s", start.run_id, exc)
 
     def _unstart(self, entry: Scheduled, start: Start, reason: str, detail: str) -> None:
         """A claimed start that did not start: back to the queue (``overlap: queue`` and busy),
@@ -263,13 +292,13 @@ class Scheduler:
                     conn, name, entry.definition(), entry.spec.describe(), entry.spec_hash,
                     entry.spec.enabled, now,
                 )  # fmt: skip
-            for lost in book.lost_starts(conn, name):
-                book.unstart(conn, name, lost.due_at, SKIPPED, now, CRASHED)
+            for lost, dead in book.lost_starts(conn, name, now - STARTING):
+                book.unstart(conn, name, lost.due_at, SKIPPED, now, CRASHED if dead else ERROR)
             due = window(entry.timing, row.cursor, now, MAX_CATCHUP)
             waiting = book.queued(conn, name)
             if due.empty and not waiting:
                 return []
-            live = book.active_runs(conn, name, name) | set(self.active(name))
+            live = book.active_runs(conn, name, name, now - STARTING) | set(self.active(name))
             situation = Situation(
                 now=now,
                 watching_since=self.watching_since,

@@ -220,28 +220,33 @@ def has_queued(conn: sqlite3.Connection, name: str) -> bool:
     return row is not None
 
 
-def active_runs(conn: sqlite3.Connection, name: str, pipeline: str) -> set[str]:
+def active_runs(conn: sqlite3.Connection, name: str, pipeline: str, since: float) -> set[str]:
     """Runs of ``pipeline`` that are live: ``running`` in the store, whoever started them, and
-    runs this schedule started whose record is not written yet (by a worker still online)."""
+    runs this schedule started since ``since`` whose record is not written yet (by a worker
+    still online): a run's record follows its claim within moments."""
     rows = conn.execute(
         "SELECT id FROM runs WHERE pipeline = ? AND status = ?"
         " UNION SELECT o.run_id FROM occurrences o JOIN workers w ON w.id = o.worker_id"
-        " WHERE o.schedule = ? AND o.fate = ? AND w.status = ?"
+        " WHERE o.schedule = ? AND o.fate = ? AND w.status = ? AND o.decided_at >= ?"
         " AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = o.run_id)",
-        (pipeline, RUNNING, name, STARTED, ONLINE),
+        (pipeline, RUNNING, name, STARTED, ONLINE, since),
     )
     return {row[0] for row in rows}
 
 
-def lost_starts(conn: sqlite3.Connection, name: str) -> list[Occurrence]:
-    """Occurrences claimed as started by a worker that went offline before writing the run."""
+def lost_starts(
+    conn: sqlite3.Connection, name: str, before: float
+) -> list[tuple[Occurrence, bool]]:
+    """Occurrences claimed as started whose run was never recorded, and never will be: their
+    worker went offline (True), or they were claimed before ``before`` (False)."""
     rows = conn.execute(
-        f"{_OCCURRENCES} LEFT JOIN workers w ON w.id = o.worker_id"
+        f"{_OCCURRENCES.replace('SELECT ', 'SELECT w.status AS worker_status, ', 1)}"
+        " LEFT JOIN workers w ON w.id = o.worker_id"
         " WHERE o.schedule = ? AND o.fate = ? AND r.id IS NULL"
-        " AND (w.id IS NULL OR w.status != ?)",
-        (name, STARTED, ONLINE),
+        " AND (w.id IS NULL OR w.status != ? OR o.decided_at < ?)",
+        (name, STARTED, ONLINE, before),
     )
-    return [Occurrence.from_row(row) for row in rows]
+    return [(Occurrence.from_row(row), row["worker_status"] != ONLINE) for row in rows]
 
 
 def insert_late_run(

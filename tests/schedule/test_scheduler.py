@@ -171,6 +171,7 @@ async def test_an_occurrence_claimed_by_another_server_is_not_started_again(stor
             conn, "etl", DAY0 + MINUTE, "started", other, clock.time(), "cafe00000001"
         )
         assert not book.claim(conn, "etl", DAY0 + MINUTE, "started", other, clock.time(), "x")
+    await FakeHost(store, clock, other, duration=10).start("etl", run_id="cafe00000001")
     await clock.advance(2 * MINUTE)
     await sched.tick()
     assert host.times() == ["00:02:00"]
@@ -278,6 +279,20 @@ async def test_a_start_claimed_by_a_server_that_died_is_skipped_as_crashed(store
     assert fates(store) == [
         ("00:00:30", "skipped", "crashed", False),
         ("00:01:00", "started", None, True),
+    ]
+
+
+async def test_a_start_never_recorded_blocks_the_schedule_for_at_most_a_minute(store, clock):
+    host = FakeHost(store, clock, register_worker(store, clock, "serve-1"), duration=10)
+    with store.transaction() as conn:  # claimed by this (online) server, never recorded
+        book.register(conn, "etl", {}, "every 60 s", "hash", True, clock.time())
+        book.claim(conn, "etl", DAY0 + 30, "started", host.worker_id, clock.time(), "0123456789ab")
+    async with running(scheduler(store, clock, host, ScheduleSpec(interval=MINUTE))):
+        await clock.advance(2 * MINUTE)
+    assert fates(store) == [
+        ("00:00:30", "skipped", "error", False),  # found lost at 00:02 (claimed at 00:00)
+        ("00:01:00", "skipped", "overlap", False),  # it still counted as starting then
+        ("00:02:00", "started", None, True),
     ]
 
 
