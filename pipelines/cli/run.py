@@ -111,6 +111,13 @@ def run(
     # Sampled call timing fills the recorded latency figures (no per-item cost).
     data, plumber = load_spec(spec, sets, sample_calls=not no_store)
     diagram_format = _check_diagram(diagram_path) if diagram_path is not None else None
+    schedule = plumber.plan.spec.schedule
+    if schedule is not None:
+        click.echo(
+            f"note: this spec has a schedule ({schedule.describe()}): `pipelines run` runs it now;"
+            " `pipelines serve` runs its schedule",
+            err=True,
+        )
     live = not (no_progress or as_json) and sys.stdout.isatty()
     recording = RunRecording(
         plumber,

@@ -279,3 +279,13 @@ def test_the_first_ctrl_c_lets_the_current_cycle_drain_and_ends_the_cycles(pipel
     runs = json.loads(pipelines("runs", "--json").stdout)["runs"]
     assert runs[0]["status"] == "stopped" and len(runs) == int(last.split()[0])
     assert {r["status"] for r in runs[1:]} == {"completed"}
+
+
+def test_run_of_a_scheduled_spec_runs_it_now_and_says_so(pipelines_home):
+    done = pipelines("run", SPECS / "every_second.yaml")
+    assert done.returncode == 0
+    assert done.stderr.splitlines()[0] == (
+        "note: this spec has a schedule (every 1 s): `pipelines run` runs it now;"
+        " `pipelines serve` runs its schedule"
+    )
+    assert [r["trigger"] for r in json.loads(pipelines("runs", "--json").stdout)["runs"]] == ["cli"]
