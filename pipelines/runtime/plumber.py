@@ -55,6 +55,7 @@ class Plumber:
     ) -> None:
         # Building allocates a few objects per node and none of them is garbage:
         # pausing the cyclic GC keeps large graphs linear (50,000 nodes).
+        self._raw_spec = spec  # what a distributed run names the spec by (its fingerprint)
         with gc_paused():
             self._plan: Plan = make_plan(
                 spec, coro_map, Path(base_dir) if base_dir else None, source
@@ -72,6 +73,7 @@ class Plumber:
         self._stop_mode: str | None = None
         self._background: asyncio.Task[RunResult] | None = None
         self._last_result: RunResult | None = None
+        self._remote: Any = None  # the Coordinator of a distributed run
 
     @classmethod
     def from_file(
@@ -157,6 +159,9 @@ class Plumber:
         """
         if self._running:
             raise RuntimeError("this Plumber is already running")
+        transport = self._plan.spec.transport
+        if transport is not None and transport.redis:
+            return await self._run_remote()
         if not self._fresh:
             with gc_paused():
                 self._build()
@@ -204,6 +209,27 @@ class Plumber:
         events.emit("run_finished", result=result)
         return result
 
+    async def _run_remote(self) -> RunResult:
+        """The run on Redis Streams (``transport.redis``): see docs/distributed.md."""
+        from .distributed.coordinator import Coordinator  # a local run never loads Redis
+
+        self._remote = Coordinator(
+            self._plan,
+            self._raw_spec,
+            self.env_vars,
+            self._events,
+            stats_interval=self.stats_interval,
+        )
+        self._running = True
+        self._finished = asyncio.Event()
+        try:
+            result: RunResult = await self._remote.run()
+        finally:
+            self._running = False
+            self._finished.set()
+        self._last_result = result
+        return result
+
     def _result(self, status: str, nodes: list[Node], started: float) -> RunResult:
         for node in nodes:
             node.sync_peak()
@@ -220,6 +246,9 @@ class Plumber:
 
         ``started`` is the ``time.monotonic()`` the caller took before the run.
         """
+        if self._remote is not None:
+            result: RunResult = self._remote.result(status)
+            return result
         return self._result(status, list(self._nodes.values()), started)
 
     async def _watch(self, tasks: list[asyncio.Task[None]]) -> None:
@@ -249,6 +278,9 @@ class Plumber:
         every node at once. A second call with ``drain=False`` escalates.
         """
         if not self._running:
+            return
+        if self._remote is not None:
+            self._remote.request_stop(drain)
             return
         self._stop_mode = "drain" if drain and self._stop_mode != "cancel" else "cancel"
         if self._stop_mode == "drain":

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .calling import Signature
 from .options import NodeOptions
+
+if TYPE_CHECKING:
+    from .transport import TransportSpec
 
 __all__ = ["GraphSpec", "NodeSpec"]
 
@@ -53,3 +56,4 @@ class GraphSpec:
     version: Any = None
     env: dict[str, Any] = field(default_factory=dict)
     source: str | None = None  # the file it came from, if any
+    transport: TransportSpec | None = None  # the ``transport:`` section, if any

@@ -19,10 +19,20 @@ from .checks import check_node
 from .model import GraphSpec, NodeSpec
 from .options import NODE_OPTION_NAMES, parse_defaults, parse_options, unknown_key
 from .resolve import ResolveError, resolve_coro
+from .transport import parse_transport
 
 __all__ = ["NODE_KEYS", "TOP_LEVEL_KEYS", "collect_spec"]
 
-TOP_LEVEL_KEYS = ("nodes", "graph", "name", "version", "defaults", "env", "description")
+TOP_LEVEL_KEYS = (
+    "nodes",
+    "graph",
+    "name",
+    "version",
+    "defaults",
+    "env",
+    "description",
+    "transport",
+)
 #: Keys of a node that are not options.
 NODE_KEYS = ("coro", "args", "properties")
 
@@ -102,8 +112,14 @@ class _Parser:
             if self.structure_unsure and not node.inputs:
                 continue
             check_node(node, self.problems)
+        transport = parse_transport(spec.get("transport"), nodes, self.problems)
         return GraphSpec(
-            nodes, name=spec.get("name"), version=spec.get("version"), env=dict(env), source=source
+            nodes,
+            name=spec.get("name"),
+            version=spec.get("version"),
+            env=dict(env),
+            source=source,
+            transport=transport,
         )
 
     def _section(self, spec: Mapping[Any, Any], key: str, what: str) -> Mapping[Any, Any]:

@@ -1,0 +1,96 @@
+"""Connecting to Redis: retries through a restart, raw replies, the scripts.
+
+Every command is retried on a lost connection for ``transport.reconnect``
+seconds (backing off up to half a second), so a Redis restart pauses a run
+instead of failing it. A retried script may have run before its reply was
+lost: the scripts are written for that (a step re-checks that the caller
+still owns its entries, a source's batch carries its number), so nothing is
+handed on twice. Stream replies are kept raw (lists), the form the scripts
+return too.
+"""
+
+from __future__ import annotations
+
+import math
+import urllib.parse
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from . import scripts
+
+__all__ = ["Redis", "connect", "redact"]
+
+_BACKOFF_CAP = 0.5
+#: A blocking read never waits longer than this on a socket (a silent network
+#: partition must not hang a worker forever); the blocking reads use far less.
+_SOCKET_TIMEOUT = 30.0
+_RAW = ("XREADGROUP", "XREAD", "XAUTOCLAIM", "XRANGE", "XPENDING")
+
+
+class Redis:
+    """A client and the run's scripts, registered on it."""
+
+    def __init__(self, client: aioredis.Redis, url: str) -> None:
+        # Typed loosely: redis-py's reply types are unions of every RESP shape,
+        # and the replies used here are the raw lists RESP2 gives.
+        self.client: Any = client
+        self.url = url
+        self.step = client.register_script(scripts.STEP)
+        self.add = client.register_script(scripts.ADD)
+        self.join = client.register_script(scripts.JOIN)
+        self.finish = client.register_script(scripts.FINISH)
+        self.reclaim = client.register_script(scripts.RECLAIM)
+        self.keep = client.register_script(scripts.KEEP)
+        self.end = client.register_script(scripts.END)
+        self.register = client.register_script(scripts.REGISTER)
+        self.event = client.register_script(scripts.EVENT)
+        self.fail = client.register_script(scripts.FAIL)
+
+    async def close(self) -> None:
+        """Close the client's connections."""
+        await self.client.aclose()
+
+    def __repr__(self) -> str:
+        return f"<Redis {redact(self.url)}>"
+
+
+def connect(url: str, reconnect: float = 30.0) -> Redis:
+    """A client for ``url`` that retries lost connections for about ``reconnect`` seconds."""
+    retries = max(1, math.ceil(reconnect / _BACKOFF_CAP)) + 4  # the first backoffs are short
+    retry = Retry(ExponentialBackoff(cap=_BACKOFF_CAP, base=0.01), retries)
+    client = aioredis.Redis.from_url(
+        url,
+        retry=retry,
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        socket_timeout=_SOCKET_TIMEOUT,
+        socket_connect_timeout=2.0,
+        socket_keepalive=True,
+        protocol=2,  # RESP2: stream replies as lists, the shape the scripts return too
+    )
+    for command in _RAW:
+        client.set_response_callback(command, _raw)
+    return Redis(client, url)
+
+
+def _raw(response: Any, **options: Any) -> Any:
+    return response
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<invalid url>"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urllib.parse.urlunsplit(parts._replace(netloc=user + host))
