@@ -14,7 +14,15 @@ from __future__ import annotations
 import logging
 
 from ._version import __version__
-from .errors import GraphStalled, PipelineError, Problem, SpecError, UnboundedQueueWarning
+from .errors import (
+    DeliveryError,
+    GraphStalled,
+    PipelineError,
+    Problem,
+    RemoteError,
+    SpecError,
+    UnboundedQueueWarning,
+)
 from .runtime import (
     DeadLetter,
     Event,
@@ -30,6 +38,7 @@ from .spec import DEFAULT_QUEUE_SIZE, NodeOptions
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
     "DeadLetter",
+    "DeliveryError",
     "Event",
     "GraphStalled",
     "NodeOptions",
@@ -39,6 +48,7 @@ __all__ = [
     "Plumber",
     "Problem",
     "Processor",
+    "RemoteError",
     "RunResult",
     "SpecError",
     "UnboundedQueueWarning",

@@ -1,4 +1,4 @@
-"""The ``pipelines`` command: run, validate and draw spec files.
+"""The ``pipelines`` command: run, validate and draw spec files; serve them as workers.
 
 Exit codes: 0 success; 1 the run failed (or an image could not be drawn);
 2 bad usage or an invalid spec; 130 interrupted (the first Ctrl-C or SIGTERM
@@ -13,6 +13,8 @@ from .._version import __version__
 from .render import render
 from .run import run
 from .validate import validate
+from .worker import worker
+from .workers import workers
 
 __all__ = ["cli", "main"]
 
@@ -25,6 +27,9 @@ Examples:
   pipelines run graph.yaml --set numbers.n=100
   pipelines run graph.yaml --json > result.json
   pipelines render graph.yaml -o graph.svg
+  pipelines worker graph.yaml --redis redis://HOST:6379/0
+  pipelines run graph.yaml --redis redis://HOST:6379/0
+  pipelines workers --redis redis://HOST:6379/0
 
 Exit codes: 0 ok, 1 the run failed, 2 bad usage or invalid spec, 130 interrupted.""",
 )
@@ -38,6 +43,8 @@ def cli() -> None:
 cli.add_command(run)
 cli.add_command(validate)
 cli.add_command(render)
+cli.add_command(worker)
+cli.add_command(workers)
 
 
 def main(argv: list[str] | None = None) -> None:

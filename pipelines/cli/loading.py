@@ -1,4 +1,4 @@
-"""Loading a spec file for a command: ``--set`` overrides applied, problems printed."""
+"""Loading a spec file for a command: ``--set`` and ``--redis`` applied, problems printed."""
 
 from __future__ import annotations
 
@@ -12,25 +12,40 @@ from ..spec.loader import load_file
 from ..spec.overrides import OverrideError, apply_overrides
 from .output import spec_failure
 
-__all__ = ["SPEC_ARG", "load"]
+__all__ = ["REDIS_OPTION", "SPEC_ARG", "load"]
 
 #: The SPEC argument of the commands that read one spec file.
 SPEC_ARG = click.argument("spec", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC")
 
 
-def load(path: Path, sets: tuple[str, ...] = ()) -> Plumber:
-    """Build a Plumber from a spec file, with ``--set`` overrides applied.
+#: ``--redis URL``: run the spec's links on Redis Streams (docs/distributed.md).
+REDIS_OPTION = click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Run with the links on Redis Streams (redis://HOST:PORT/DB), the nodes on the "
+    "workers of SPEC (overrides the spec's transport.redis).",
+)
+
+
+def load(path: Path, sets: tuple[str, ...] = (), redis: str | None = None) -> Plumber:
+    """Build a Plumber from a spec file, with ``--set`` overrides and ``--redis`` applied.
 
     A bad override is a usage error (``click.BadParameter``); an invalid spec
     prints every problem and exits 2.
     """
     try:
-        if not sets:
+        if not sets and redis is None:
             return Plumber.from_file(path)
+        data = load_file(path)
         try:
-            data = apply_overrides(load_file(path), sets)
+            data = apply_overrides(data, sets)
         except OverrideError as exc:
             raise click.BadParameter(str(exc), param_hint="'--set'") from None
+        if redis is not None:
+            transport = data.get("transport")
+            transport = dict(transport) if isinstance(transport, dict) else {}
+            data["transport"] = {**transport, "redis": redis}
         return Plumber(data, base_dir=path.resolve().parent, source=str(path))
     except SpecError as exc:
         spec_failure(exc)

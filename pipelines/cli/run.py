@@ -13,7 +13,7 @@ import click
 from .. import diagram as drawing
 from ..errors import PipelineError
 from .execute import execute
-from .loading import SPEC_ARG, load
+from .loading import REDIS_OPTION, SPEC_ARG, load
 from .output import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -34,6 +34,7 @@ Examples:
   pipelines run graph.yaml --set numbers.n=1000 --set double.factor=3
   pipelines run graph.yaml --json | jq .outputs
   pipelines run graph.yaml --diagram run.svg
+  pipelines run graph.yaml --redis redis://localhost:6379/0   # on the workers
 
 The first Ctrl-C (or SIGTERM) stops the sources and lets items in flight
 reach the sinks; a second one stops at once. Either way the summary is
@@ -65,6 +66,7 @@ printed and the exit code is 130.""",
     metavar="FILE",
     help="After the run, draw the graph annotated with its figures (svg, png, pdf, dot, mmd).",
 )
+@REDIS_OPTION
 @click.option("-v", "--verbose", is_flag=True, help="Show engine log messages and tracebacks.")
 def run(
     spec: Path,
@@ -72,10 +74,16 @@ def run(
     as_json: bool,
     no_progress: bool,
     diagram_path: Path | None,
+    redis_url: str | None,
     verbose: bool,
 ) -> None:
-    """Run the graph of SPEC to its end and print a per-node summary."""
-    plumber = load(spec, sets)
+    """Run the graph of SPEC to its end and print a per-node summary.
+
+    With --redis (or transport.redis in SPEC) the links are Redis streams and
+    the nodes run on the workers (`pipelines worker SPEC --redis URL`): the
+    sources run here, and the summary and exit code are those of a local run.
+    """
+    plumber = load(spec, sets, redis_url)
     diagram_format = _check_diagram(diagram_path) if diagram_path is not None else None
     live = not (no_progress or as_json) and sys.stdout.isatty()
     with logging_to_console(verbose) as handler:

@@ -145,7 +145,9 @@ def parse_transport(
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        problems.append(Problem("transport", "must be a mapping, e.g. {redis: redis://host:6379/0}"))
+        problems.append(
+            Problem("transport", "must be a mapping, e.g. {redis: redis://host:6379/0}")
+        )
         return None
     good: dict[str, Any] = {}
     for key, value in raw.items():

@@ -53,7 +53,9 @@ class Codec:
         """The items of a blob made by :meth:`dumps_many`."""
         raise NotImplementedError
 
-    def encode(self, items: list[Any]) -> tuple[list[tuple[list[int], bytes]], dict[int, Exception]]:
+    def encode(
+        self, items: list[Any]
+    ) -> tuple[list[tuple[list[int], bytes]], dict[int, Exception]]:
         """Blobs for ``items`` and the failures: ``([(indices, blob), ...], {index: error})``.
 
         Each blob holds the items at its ``indices`` (in order) and is at most

@@ -12,6 +12,7 @@ return too.
 from __future__ import annotations
 
 import math
+import socket
 import urllib.parse
 from typing import Any
 
@@ -26,9 +27,11 @@ from . import scripts
 __all__ = ["Redis", "connect", "redact"]
 
 _BACKOFF_CAP = 0.5
-#: A blocking read never waits longer than this on a socket (a silent network
-#: partition must not hang a worker forever); the blocking reads use far less.
-_SOCKET_TIMEOUT = 30.0
+_KEEPALIVE: dict[int, int] = {
+    option: value
+    for name, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
+    if (option := getattr(socket, name, None)) is not None
+}
 _RAW = ("XREADGROUP", "XREAD", "XAUTOCLAIM", "XRANGE", "XPENDING")
 
 
@@ -67,9 +70,14 @@ def connect(url: str, reconnect: float = 30.0) -> Redis:
         url,
         retry=retry,
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        socket_timeout=_SOCKET_TIMEOUT,
+        # No socket_timeout: redis-py then wraps every read in asyncio.timeout,
+        # and a task cancelled inside it at the wrong moment can lose the
+        # cancellation (seen here with Python 3.11; redis-py#2028, #2551).
+        # A dead peer is found by TCP keepalive instead (about 25 s).
+        socket_timeout=None,
         socket_connect_timeout=2.0,
         socket_keepalive=True,
+        socket_keepalive_options=_KEEPALIVE,
         protocol=2,  # RESP2: stream replies as lists, the shape the scripts return too
     )
     for command in _RAW:

@@ -75,6 +75,8 @@ class StreamLoop:
         finisher = replica.finisher
         pending: deque[Entry] = deque()
         while True:
+            if replica.halted:
+                raise RunGone(self.ctx.run_id)
             if not pending:
                 if replica.leaving or finisher.done:
                     return

@@ -176,7 +176,9 @@ class Coordinator:
         for node, _ in self.sources:
             pipe.hset(keys.replicas(node.name), ctx.consumer(node.name), keys.alive)
         pipe.sadd(glob.active(self.fingerprint), self.run_id)
-        pipe.xadd(glob.announce(self.fingerprint), {"run": self.run_id}, maxlen=100, approximate=True)
+        pipe.xadd(
+            glob.announce(self.fingerprint), {"run": self.run_id}, maxlen=100, approximate=True
+        )
         await pipe.execute()
 
     async def _run(self, ctx: RunContext) -> RunResult:

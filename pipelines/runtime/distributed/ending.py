@@ -20,6 +20,7 @@ from .topology import LinkSpec
 
 __all__ = ["Finisher"]
 
+
 class Finisher:
     """Decides when one node is finished; one per replica."""
 

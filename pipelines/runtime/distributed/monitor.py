@@ -187,7 +187,9 @@ class Monitor:
         for beat in everyone:
             pipe.exists(beat)
         alive = iter(await pipe.execute())
-        return {node: sum(1 for _ in node_beats if next(alive)) for node, node_beats in beats.items()}
+        return {
+            node: sum(1 for _ in node_beats if next(alive)) for node, node_beats in beats.items()
+        }
 
     def _stats(
         self,
@@ -215,4 +217,3 @@ class Monitor:
                     self.started[node] = time.monotonic()
                     self.events.emit("node_started", node)
                 self.events.emit("node_finished", node, stats=snapshot.stats[node].copy())
-

@@ -37,6 +37,8 @@ class Replica:
         self.consumer = ctx.consumer(node.name)
         self.finisher = Finisher(ctx, node.name)
         self.leaving = False
+        #: set when the run is over for this worker (failed, stopped): loops end at once
+        self.halted = False
         self.held: dict[bytes, set[bytes]] = {}
         self.outputs = self._outputs()
 

@@ -63,7 +63,10 @@ class RunServer:
         worker = self.worker
         client = worker.redis.client
         meta = await client.hgetall(self.keys.meta)
-        if meta.get(b"status") != b"running" or meta.get(b"fingerprint") != worker.fingerprint.encode():
+        if (
+            meta.get(b"status") != b"running"
+            or meta.get(b"fingerprint") != worker.fingerprint.encode()
+        ):
             return
         try:
             args, env = JsonCodec().loads_many(meta[b"params"])
@@ -95,7 +98,9 @@ class RunServer:
         self.replicas = [Replica(ctx, node) for node in nodes]
         if worker.stopping:
             self.leave()
-        log.info("pipelines: worker %s serves run %s: %s", worker.name, self.run_id, ", ".join(served))
+        log.info(
+            "pipelines: worker %s serves run %s: %s", worker.name, self.run_id, ", ".join(served)
+        )
         clean = False
         try:
             await self._serve(ctx)
@@ -109,7 +114,9 @@ class RunServer:
             await self._report(failure.node, failure.item, cause, failure.attempts)
         except* Exception as group:
             error = _leaf(group)
-            log.error("pipelines: worker %s failed in run %s", worker.name, self.run_id, exc_info=error)
+            log.error(
+                "pipelines: worker %s failed in run %s", worker.name, self.run_id, exc_info=error
+            )
             await self._report(served[0], None, error, 1)
         finally:
             await close_executors(nodes, executors, clean)
@@ -120,11 +127,25 @@ class RunServer:
             try:
                 async with asyncio.TaskGroup() as replicas:
                     for replica in self.replicas:
-                        replicas.create_task(replica.run(), name=f"pipelines:{replica.consumer}")
+                        task = replicas.create_task(
+                            replica.run(), name=f"pipelines:{replica.consumer}"
+                        )
+                        task.add_done_callback(self._on_replica_done)
             finally:
                 watcher.cancel()
             with contextlib.suppress(Exception):
                 await ctx.flush_events()
+
+    def _on_replica_done(self, task: asyncio.Task[None]) -> None:
+        # One replica failed (or saw the run end): the others stop too, even if
+        # a cancellation were lost on the way (their loops check the flag).
+        if task.cancelled() or task.exception() is not None:
+            self.halt()
+
+    def halt(self) -> None:
+        """The run is over for this worker: every replica stops at once."""
+        for replica in self.replicas:
+            replica.halted = True
 
     async def _watch(self, ctx: RunContext) -> None:
         """Flush events; stop the replicas when the run is over or orphaned."""
@@ -137,16 +158,20 @@ class RunServer:
             pipe.exists(self.keys.alive)
             status, alive = await pipe.execute()
             if status != b"running":
+                self.halt()
                 raise RunGone(self.run_id)
             if not alive:
                 log.warning(
                     "pipelines: the coordinator of run %s stopped heartbeating: dropping the run",
                     self.run_id,
                 )
+                self.halt()
                 await delete_run(client, self.keys, self.worker.fingerprint)
                 raise RunGone(self.run_id)
 
-    async def _report(self, node: str, item: str | None, cause: BaseException, attempts: int) -> None:
+    async def _report(
+        self, node: str, item: str | None, cause: BaseException, attempts: int
+    ) -> None:
         error = {
             "node": node,
             "item": item,
@@ -155,9 +180,17 @@ class RunServer:
             "attempts": attempts,
             "worker": self.worker.name,
         }
-        log.error("pipelines: run %s failed on worker %s: node %r: %s", self.run_id, self.worker.name, node, cause)
+        log.error(
+            "pipelines: run %s failed on worker %s: node %r: %s",
+            self.run_id,
+            self.worker.name,
+            node,
+            cause,
+        )
         with contextlib.suppress(Exception):
-            await self.worker.redis.fail(keys=[self.keys.meta], args=[json.dumps(error, default=str)])
+            await self.worker.redis.fail(
+                keys=[self.keys.meta], args=[json.dumps(error, default=str)]
+            )
 
 
 def _leaf(group: BaseExceptionGroup[Any]) -> BaseException:

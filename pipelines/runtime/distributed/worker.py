@@ -168,7 +168,11 @@ class Worker:
                 redact(self.url),
             )
         heartbeat = Heartbeat(
-            self._redis.client, self.heartbeat_key, self.describe, self.transport.heartbeat, self.clock
+            self._redis.client,
+            self.heartbeat_key,
+            self.describe,
+            self.transport.heartbeat,
+            self.clock,
         )
         try:
             async with asyncio.TaskGroup() as tg:
@@ -208,7 +212,9 @@ class Worker:
                 for run_id in running - self.served_runs:
                     self._start(tg, run_id)
                 self._ready.set()
-                read = asyncio.ensure_future(client.xread({announce: last}, count=100, block=ANNOUNCE_BLOCK))
+                read = asyncio.ensure_future(
+                    client.xread({announce: last}, count=100, block=ANNOUNCE_BLOCK)
+                )
                 done, _ = await asyncio.wait({read, stop}, return_when=asyncio.FIRST_COMPLETED)
                 if read not in done:
                     read.cancel()
