@@ -12,6 +12,7 @@ join) and may return the next entry, read in the same round trip.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from .replica import Replica
 
 __all__ = ["IDLE_BLOCK", "NEAR_END_BLOCK", "StreamLoop", "StreamRef", "gone_on_nogroup"]
+
+log = logging.getLogger("pipelines")
 
 #: Milliseconds a read waits for an entry before looking at the node's end.
 IDLE_BLOCK = 250
@@ -132,6 +135,13 @@ class StreamLoop:
             except ResponseError as exc:
                 gone_on_nogroup(exc)
             self.cursors[ref.stream] = cursor.decode()
+            if raw:
+                log.info(
+                    "pipelines: %s took over %d idle entries of %s",
+                    self.consumer,
+                    len(raw),
+                    ref.stream,
+                )
             for one, count in zip(raw, counts, strict=True):
                 for entry in parse_entries([one], ref.stream.encode()):
                     entry.deliveries = int(count)

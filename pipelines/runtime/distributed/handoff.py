@@ -17,6 +17,7 @@ delivered more than ``max_deliveries`` times fails its items with
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from .replica import Replica
 
 __all__ = ["CallLoop", "Output", "decode_batch", "decode_joined", "split_netstrings"]
+
+log = logging.getLogger("pipelines")
 
 #: Pauses (seconds) between tries while an output is full: short first, then capped.
 _FULL_FIRST, _FULL_CAP = 0.001, 0.02
@@ -216,6 +219,13 @@ class CallLoop(StreamLoop):
         """Re-add a redelivered batch as one entry per item, acknowledging the batch at once."""
         items = self.decode(entry)
         seqs = Seqs.decode(entry.seqs, entry.count)
+        log.info(
+            "pipelines: node %r: entry %s came back (delivery %d): split into %d entries",
+            self.replica.name,
+            entry.id.decode(),
+            entry.deliveries,
+            len(items),
+        )
         dumps = self.ctx.codec.dumps_many
         singles = [(1, seq_text(seqs[i]), dumps([item])) for i, item in enumerate(items)]
         # The items stay on the same link: its backlog does not change, so the

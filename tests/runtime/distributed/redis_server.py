@@ -26,7 +26,9 @@ def redis_binary() -> str:
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("CI"):
-            pytest.fail("redis-server is not installed; .ci/run installs it (apt-get install redis-server)")
+            pytest.fail(
+                "redis-server is not installed; .ci/run installs it (apt-get install redis-server)"
+            )
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
     return binary
 
@@ -56,13 +58,20 @@ class RedisServer:
         """Start (or restart) the server and wait until it answers."""
         args = [
             self.binary,
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.folder),
-            "--save", "",
-            "--protected-mode", "yes",
-            "--loglevel", "warning",
-            "--logfile", str(self.folder / "redis.log"),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.folder),
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(self.folder / "redis.log"),
         ]
         if self.durable:
             # Every write is on disk before it is acknowledged: a crash loses nothing.
@@ -73,7 +82,9 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited: {(self.folder / 'redis.log').read_text()}")
+                raise RuntimeError(
+                    f"redis-server exited: {(self.folder / 'redis.log').read_text()}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
                     sock.sendall(b"PING\r\n")
