@@ -51,7 +51,8 @@ class TransportSpec:
     """The validated ``transport:`` section.
 
     ``redis`` is the URL (None: in-process unless the command gives
-    ``--redis``); ``batch_size`` items per stream entry at most; ``linger``
+    ``--redis``); ``batch_size`` items per stream entry at most (and never
+    more than the capacity of the link it goes to); ``linger``
     seconds a source's batch waits to fill; ``serializer`` ``json`` (safe,
     default) or ``pickle`` (opt-in: anyone who can write to the Redis can run
     code on the workers); ``max_deliveries`` deliveries of an entry before its
@@ -62,8 +63,8 @@ class TransportSpec:
     """
 
     redis: str | None = None
-    batch_size: int = 256
-    linger: float = 0.005
+    batch_size: int = 512
+    linger: float = 0.002
     serializer: str = "json"
     max_deliveries: int = 5
     reclaim_after: float = DEFAULT_RECLAIM_AFTER

@@ -54,6 +54,10 @@ class Redis:
         self.event = client.register_script(scripts.EVENT)
         self.fail = client.register_script(scripts.FAIL)
 
+    async def wait_space(self, wake: str, timeout: float = 0.05) -> None:
+        """Wait until a consumer frees space on a full link (or ``timeout``: try anyway)."""
+        await self.client.blpop([wake], timeout=timeout)
+
     async def close(self) -> None:
         """Close the client's connections."""
         await self.client.aclose()

@@ -19,13 +19,23 @@ from typing import TYPE_CHECKING, NoReturn
 
 from redis.exceptions import ResponseError
 
+from ..clock import Clock
+from .connection import Redis
 from .entries import Entry, parse_entries, parse_read
 from .runctx import GROUP, RunGone
 
 if TYPE_CHECKING:
     from .replica import Replica
 
-__all__ = ["IDLE_BLOCK", "NEAR_END_BLOCK", "StreamLoop", "StreamRef", "gone_on_nogroup"]
+__all__ = [
+    "IDLE_BLOCK",
+    "NEAR_END_BLOCK",
+    "RECLAIM_COUNT",
+    "StreamLoop",
+    "StreamRef",
+    "gone_on_nogroup",
+    "keep_alive",
+]
 
 log = logging.getLogger("pipelines")
 
@@ -45,6 +55,8 @@ class StreamRef:
     link: str
     ends: str
     position: int  # 1-based place among the node's inputs (a zip's join needs it)
+    wake: str = ""  # the link's wake-up list (producers wait on it while it is full)
+    capacity: int = 0
 
 
 def gone_on_nogroup(exc: ResponseError) -> NoReturn:
@@ -53,6 +65,21 @@ def gone_on_nogroup(exc: ResponseError) -> NoReturn:
     if "NOGROUP" in text or "UNBLOCKED" in text or "no such key" in text:
         raise RunGone(str(exc)) from None
     raise exc
+
+
+async def keep_alive(
+    redis: Redis, clock: Clock, period: float, consumer: str, held: dict[bytes, set[bytes]]
+) -> None:
+    """Every ``period`` seconds, reset the idle time of the entries in hand (``KEEP``).
+
+    So a live worker's entries are never taken over, however long a call
+    takes; only a dead (or frozen) worker's entries grow idle.
+    """
+    while True:
+        await clock.sleep(period)
+        for stream, ids in list(held.items()):
+            if ids:
+                await redis.keep(keys=[stream.decode()], args=[GROUP, consumer, *ids])
 
 
 class StreamLoop:

@@ -40,6 +40,7 @@ from ..sources import request_stop
 from ..stats import NodeStats, RunResult
 from .codec import JsonCodec, make_codec
 from .connection import connect, redact
+from .heartbeat import list_workers
 from .keys import Keys
 from .monitor import Monitor, Snapshot
 from .runctx import GROUP, RunContext, now_ms
@@ -251,7 +252,7 @@ class Coordinator:
                 self._emit_stats(snap)
             if now >= next_warning:
                 next_warning = now + 30.0
-                self._warn_missing(snap)
+                await self._warn_missing(ctx, snap)
         for task in self._tasks:
             task.cancel()
 
@@ -268,15 +269,30 @@ class Coordinator:
             "stats", stats=stats, depths=snap.depths, links=snap.links, replicas=replicas
         )
 
-    def _warn_missing(self, snap: Snapshot) -> None:
+    async def _warn_missing(self, ctx: RunContext, snap: Snapshot) -> None:
         missing = [node for node, count in snap.registered.items() if not count]
-        if missing:
-            log.warning(
-                "pipelines: run %s waits for workers: no worker serves %s yet "
-                "(start `pipelines worker SPEC --redis URL` with the same spec file)",
-                self.run_id,
-                ", ".join(missing),
-            )
+        if not missing:
+            return
+        # The usual cause: workers started with another version of the spec file.
+        others = [
+            f"{w.get('name')} (spec {w.get('fingerprint')})"
+            for w in await list_workers(ctx.redis.client)
+            if w.get("spec") == (self.plan.spec.name or self.plan.spec.source or "")
+            and w.get("fingerprint") != self.fingerprint
+        ]
+        hint = (
+            f"; live workers of another version of this spec (their file differs from this "
+            f"one, spec {self.fingerprint}): {', '.join(others)}"
+            if others
+            else ""
+        )
+        log.warning(
+            "pipelines: run %s waits for workers: no worker serves %s yet "
+            "(start `pipelines worker SPEC --redis URL` with the same spec file)%s",
+            self.run_id,
+            ", ".join(missing),
+            hint,
+        )
 
     async def _end(self, ctx: RunContext, status: str) -> None:
         """Tell the workers the run is over, then delete every key of the run."""

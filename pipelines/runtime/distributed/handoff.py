@@ -38,9 +38,6 @@ __all__ = ["CallLoop", "Output", "decode_batch", "decode_joined", "split_netstri
 
 log = logging.getLogger("pipelines")
 
-#: Pauses (seconds) between tries while an output is full: short first, then capped.
-_FULL_FIRST, _FULL_CAP = 0.001, 0.02
-
 Decode = Callable[[Entry], list[Any]]
 _NO_STATS = (0, 0, 0, 0, 0)
 
@@ -54,6 +51,7 @@ class Output:
     capacity: int
     head: int | None  # the node's place among a shared link's feeders
     kind: str  # "data", "dead" (dead letters) or "collect" (the coordinator's copy)
+    wake: str = ""  # the link's wake-up list, waited on while it is full
 
 
 def decode_batch(codec: Codec) -> Decode:
@@ -102,7 +100,9 @@ class CallLoop(StreamLoop):
         self.decode = decode
         self.node = replica.node
         self.caller = BatchCaller(replica.node, self.ctx.run_id)
-        self.batch_size = self.ctx.transport.batch_size
+        # A batch never exceeds the capacity of a link it goes to.
+        caps = [out.capacity for out in replica.outputs if out.kind == "data" and out.capacity > 0]
+        self.batch_size = min([self.ctx.transport.batch_size, *caps])
         self.split_link = self.ctx.keys.link(replica.name, "split")
 
     async def handle(self, entry: Entry, read_next: bool) -> list[Entry]:
@@ -246,23 +246,29 @@ class CallLoop(StreamLoop):
         ctx = self.ctx
         keys = ctx.keys
         ref = self.ref
-        key_list = [keys.meta, ref.stream, ref.link, ref.ends, keys.stats(self.replica.name)]
-        args: list[Any] = [GROUP, self.consumer, 1, entry.id, acked, len(ends), *ends, len(outs)]
+        key_list = [
+            keys.meta,
+            ref.stream,
+            ref.link,
+            ref.ends,
+            keys.stats(self.replica.name),
+            ref.wake,
+        ]
+        args: list[Any] = [GROUP, self.consumer, 1, entry.id, acked, ref.capacity, len(ends)]
+        args += (*ends, len(outs))
         for out, entries in outs:
             key_list += (out.stream, out.link)
             args += (out.capacity, len(entries))
             for count, seqs, blob in entries:
                 args += (count, seqs, blob)
         args += (*counts, 1 if read_next else 0)
-        pause = _FULL_FIRST
         while True:
             reply = await ctx.redis.step(keys=key_list, args=args)
             status = reply[0]
             if status == b"O":
                 return parse_read(reply[1]) if len(reply) > 1 else []
-            if status == b"F":
-                await ctx.clock.sleep(pause)
-                pause = min(pause * 2, _FULL_CAP)
+            if status == b"F":  # backpressure: wait until that output's consumer frees space
+                await ctx.redis.wait_space(outs[int(reply[1]) - 1][0].wake)
                 continue
             if status == b"L":
                 return []  # taken over by another replica, which hands it on

@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["JoinLoop"]
 
-_FULL_FIRST, _FULL_CAP = 0.001, 0.02
-
 
 class JoinLoop(StreamLoop):
     """A zip replica's reads of its input links, joined in Redis."""
@@ -42,6 +40,8 @@ class JoinLoop(StreamLoop):
         self.width = len(refs)
         self.buffers = [keys.zipbuf(name, i) for i in range(self.width)]
         self.links = [ref.link for ref in refs]
+        self.wakes = [ref.wake for ref in refs]
+        self.joined_wake = keys.wake(name, JOINED)
         self.joined = keys.stream(name, JOINED)
         self.joined_link = keys.link(name, JOINED)
         self.capacity = ctx.topology.joined[name].capacity
@@ -87,6 +87,7 @@ class JoinLoop(StreamLoop):
             self.joined_link,
             *self.buffers,
             *self.links,
+            *self.wakes,
         ]
         args: list[Any] = [
             GROUP,
@@ -101,14 +102,12 @@ class JoinLoop(StreamLoop):
             len(flat) // 2,
             *flat,
         ]
-        pause = _FULL_FIRST
         while True:
             reply = await ctx.redis.join(keys=keys, args=args)
             status = reply[0]
             if status in (b"O", b"L"):
                 return  # joined, or taken over by another replica
-            if status == b"F":
-                await ctx.clock.sleep(pause)
-                pause = min(pause * 2, _FULL_CAP)
+            if status == b"F":  # the joined link is full: wait for the calls to free space
+                await ctx.redis.wait_space(self.joined_wake)
                 continue
             raise RunGone(ctx.run_id)

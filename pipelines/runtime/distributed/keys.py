@@ -98,6 +98,10 @@ class RunKeys:
         """Set of producer replicas whose end marker on that link was read."""
         return f"{self.base}:e:{node}:{index}"
 
+    def wake(self, node: str, index: int | str) -> str:
+        """List a producer waits on (``BLPOP``) while that link is full; a consumer pushes."""
+        return f"{self.base}:w:{node}:{index}"
+
     def zipbuf(self, node: str, index: int) -> str:
         """Hash seq -> item of a zip input's items waiting for their partners."""
         return f"{self.base}:z:{node}:{index}"

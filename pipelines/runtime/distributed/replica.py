@@ -16,13 +16,13 @@ import asyncio
 import contextlib
 
 from ..node import Node
-from .consume import StreamLoop, StreamRef
+from .consume import StreamLoop, StreamRef, keep_alive
 from .ending import Finisher
 from .entries import Entry
 from .handoff import CallLoop, Output, decode_batch, decode_joined
 from .join import JoinLoop
 from .keys import JOINED
-from .runctx import GROUP, RunContext, RunGone, now_ms
+from .runctx import RunContext, RunGone, now_ms
 
 __all__ = ["Replica"]
 
@@ -52,6 +52,7 @@ class Replica:
                 t.link.capacity,
                 t.head,
                 "data",
+                keys.wake(t.link.consumer, t.link.index),
             )
             for t in topo.targets[name]
         ]
@@ -65,6 +66,7 @@ class Replica:
                     link.capacity,
                     dead.head,
                     "dead",
+                    keys.wake(link.consumer, link.index),
                 )
             )
         if self.node.spec.options.collect:
@@ -80,6 +82,8 @@ class Replica:
                 keys.link(self.name, link.index),
                 keys.ends(self.name, link.index),
                 position + 1,
+                keys.wake(self.name, link.index),
+                link.capacity,
             )
             for position, link in enumerate(self.ctx.topology.inputs[self.name])
         ]
@@ -92,6 +96,8 @@ class Replica:
             keys.link(self.name, JOINED),
             keys.ends(self.name, JOINED),
             0,
+            keys.wake(self.name, JOINED),
+            self.ctx.topology.joined[self.name].capacity,
         )
 
     # -- entries in hand -----------------------------------------------------------
@@ -105,15 +111,6 @@ class Replica:
         held = self.held.get(entry.stream)
         if held is not None:
             held.discard(entry.id)
-
-    async def _keep_alive(self) -> None:
-        ctx = self.ctx
-        period = ctx.transport.reclaim_after / 3
-        while True:
-            await ctx.clock.sleep(period)
-            for stream, ids in list(self.held.items()):
-                if ids:
-                    await ctx.redis.keep(keys=[stream.decode()], args=[GROUP, self.consumer, *ids])
 
     # -- running -------------------------------------------------------------------
 
@@ -142,7 +139,11 @@ class Replica:
         else:
             (ref,) = self.refs()
             loops = [CallLoop(self, ref, decode_batch(ctx.codec))]
-        keeper = asyncio.ensure_future(self._keep_alive())
+        keeper = asyncio.ensure_future(
+            keep_alive(
+                ctx.redis, ctx.clock, ctx.transport.reclaim_after / 3, self.consumer, self.held
+            )
+        )
         try:
             async with asyncio.TaskGroup() as tg:
                 for loop in loops:

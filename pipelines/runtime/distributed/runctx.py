@@ -67,7 +67,7 @@ class RunContext:
         """Report an event to the coordinator (only while the run is running)."""
         await self.redis.event(
             keys=[self.keys.meta, self.keys.events],
-            args=[kind, node, json.dumps(data, default=str), EVENTS_MAXLEN],
+            args=[EVENTS_MAXLEN, kind, node, json.dumps(data, default=str)],
         )
 
     def queue_event(self, kind: str, node: str, **data: Any) -> None:
@@ -76,15 +76,12 @@ class RunContext:
             self.outbox.append((kind, node, data))
 
     async def flush_events(self) -> None:
-        """Send the queued events (one round trip)."""
+        """Send the queued events (one script call: no pipeline, whose retry after a
+        Redis restart would not reload the script)."""
         queued, self.outbox = self.outbox, []
         if not queued:
             return
-        pipe = self.redis.client.pipeline(transaction=False)
+        args: list[Any] = [EVENTS_MAXLEN]
         for kind, node, data in queued:
-            await self.redis.event(
-                keys=[self.keys.meta, self.keys.events],
-                args=[kind, node, json.dumps(data, default=str), EVENTS_MAXLEN],
-                client=pipe,
-            )
-        await pipe.execute()
+            args += (kind, node, json.dumps(data, default=str))
+        await self.redis.event(keys=[self.keys.meta, self.keys.events], args=args)

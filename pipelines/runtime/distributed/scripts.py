@@ -56,6 +56,14 @@ local function owned(stream, group, consumer, first, count)
   end
   return true
 end
+local function freed(link, wake, count, cap)
+  -- acknowledged items leave the backlog; if the link was full, wake a producer
+  local n = redis.call('HINCRBY', link, 'n', -count)
+  if cap > 0 and n + count >= cap then
+    redis.call('LPUSH', wake, 1)
+    redis.call('LTRIM', wake, 0, 7)
+  end
+end
 local function added(link, count)
   local n = redis.call('HINCRBY', link, 'n', count)
   if n > tonumber(redis.call('HGET', link, 'pk') or '0') then
@@ -64,8 +72,9 @@ local function added(link, count)
 end
 """
 
-# KEYS: meta, in stream, in link, in ends, node stats, then (stream, link) per output.
-# ARGV: group, consumer, nids, ids..., acked items, nends, ends..., nouts,
+# KEYS: meta, in stream, in link, in ends, node stats, in wake-up list,
+#       then (stream, link) per output.
+# ARGV: group, consumer, nids, ids..., acked items, in capacity, nends, ends..., nouts,
 #       per output: capacity, nentries, per entry: count, seqs, blob;
 #       received, emitted, failed, retried, in flight, read count.
 STEP = (
@@ -77,14 +86,14 @@ local nids = tonumber(ARGV[3])
 if not owned(KEYS[2], group, consumer, 4, nids) then return {'L'} end
 local ids0 = 4
 local a = 4 + nids
-local acked = tonumber(ARGV[a])
-local nends = tonumber(ARGV[a + 1])
-local ends0 = a + 2
-a = a + 2 + nends
+local acked, capin = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+local nends = tonumber(ARGV[a + 2])
+local ends0 = a + 3
+a = a + 3 + nends
 local nouts = tonumber(ARGV[a])
 a = a + 1
 local outs0 = a
-local k = 6
+local k = 7
 for o = 1, nouts do
   local cap, nent = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   if cap > 0 and nent > 0 and tonumber(redis.call('HGET', KEYS[k + 1], 'n') or '0') >= cap then
@@ -94,7 +103,7 @@ for o = 1, nouts do
   k = k + 2
 end
 local stats0 = a
-a, k = outs0, 6
+a, k = outs0, 7
 for o = 1, nouts do
   local nent = tonumber(ARGV[a + 1])
   a = a + 2
@@ -111,7 +120,7 @@ if nids > 0 then
   redis.call('XACK', KEYS[2], group, unpack(ARGV, ids0, ids0 + nids - 1))
   redis.call('XDEL', KEYS[2], unpack(ARGV, ids0, ids0 + nids - 1))
 end
-if acked > 0 then redis.call('HINCRBY', KEYS[3], 'n', -acked) end
+if acked > 0 then freed(KEYS[3], KEYS[6], acked, capin) end
 if nends > 0 then redis.call('SADD', KEYS[4], unpack(ARGV, ends0, ends0 + nends - 1)) end
 local names = {'received', 'emitted', 'failed', 'retried'}
 for s = 1, 4 do
@@ -147,9 +156,9 @@ return 'O'
 )
 
 # KEYS: meta, in stream, in ends, joined stream, joined link,
-#       then the k buffers, then the k input links.
-# ARGV: group, consumer, input (1-based), k, capacity, nids, ids..., nends, ends...,
-#       nitems, per item: seq, blob.
+#       then the k buffers, the k input links, the k inputs' wake-up lists.
+# ARGV: group, consumer, input (1-based), k, capacity (of the joined link and of each
+#       input), nids, ids..., nends, ends..., nitems, per item: seq, blob.
 JOIN = (
     _RUNNING
     + _OWNED
@@ -196,7 +205,7 @@ if #seqs > 0 then
   added(KEYS[5], #seqs)
 end
 for j = 1, k do
-  if decr[j] > 0 then redis.call('HINCRBY', KEYS[5 + k + j], 'n', -decr[j]) end
+  if decr[j] > 0 then freed(KEYS[5 + k + j], KEYS[5 + 2 * k + j], decr[j], cap) end
 end
 if nids > 0 then
   redis.call('XACK', KEYS[2], group, unpack(ARGV, ids0, ids0 + nids - 1))
@@ -266,10 +275,12 @@ redis.call('HSETNX', KEYS[3], 'started', ARGV[3])
 return 1
 """
 
-# KEYS: meta, events.  ARGV: kind, node, data (json), max length.
+# KEYS: meta, events.  ARGV: max length, then per event: kind, node, data (json).
 EVENT = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'k', ARGV[1], 'n', ARGV[2], 'd', ARGV[3])
+for i = 2, #ARGV, 3 do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'k', ARGV[i], 'n', ARGV[i + 1], 'd', ARGV[i + 2])
+end
 return 1
 """
 

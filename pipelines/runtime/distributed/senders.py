@@ -29,8 +29,6 @@ from .seqs import Seqs
 
 __all__ = ["Sender", "build_sources"]
 
-_FULL_FIRST, _FULL_CAP = 0.001, 0.02
-
 
 class Sender:
     """Moves one local link of a source into its stream, in numbered batches."""
@@ -44,6 +42,7 @@ class Sender:
         counters: str,
         capacity: int,
         head: int | None,
+        wake: str = "",
     ) -> None:
         self.ctx = ctx
         self.node = node
@@ -51,6 +50,7 @@ class Sender:
         self.stream = stream
         self.counters = counters
         self.capacity = capacity
+        self.wake = wake
         self.prefix: tuple[int, ...] = () if head is None else (head,)
         self.producer = ctx.consumer(node.name)
         self.next_seq = 0
@@ -62,6 +62,8 @@ class Sender:
         local = self.local
         buf = local.buf
         size = self.ctx.transport.batch_size
+        if self.capacity > 0:
+            size = min(size, self.capacity)  # a batch never exceeds its link's capacity
         while True:
             if not buf:
                 if local.closed:
@@ -114,15 +116,13 @@ class Sender:
         self.batches += 1
         keys = [ctx.keys.meta, self.stream, self.counters]
         args: list[Any] = [self.capacity, self.producer, number, count, seqs, blob]
-        pause = _FULL_FIRST
         while True:
             status = await ctx.redis.add(keys=keys, args=args)
             if status in (b"O", b"D"):
                 self.sent += count
                 return
-            if status == b"F":
-                await ctx.clock.sleep(pause)
-                pause = min(pause * 2, _FULL_CAP)
+            if status == b"F":  # backpressure: wait until the consumer frees space
+                await ctx.redis.wait_space(self.wake)
                 continue
             raise RunGone(ctx.run_id)
 
@@ -157,6 +157,7 @@ def build_sources(
                     keys.link(link.consumer, link.index),
                     link.capacity,
                     target.head,
+                    keys.wake(link.consumer, link.index),
                 )
             )
         dead = locals_[-1] if dead_target is not None else None
