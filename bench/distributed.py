@@ -40,7 +40,7 @@ if sys.path and Path(sys.path[0]).resolve() == HERE:
     sys.path.pop(0)
 sys.path.insert(0, str(REPO))
 
-FUNCS = '''
+FUNCS = """
 import time
 
 async def source(n):
@@ -64,7 +64,7 @@ async def tag(x):
 
 async def latency(x):
     return time.time() - x[1]
-'''
+"""
 
 CHAIN = """
 name: bench-chain5
@@ -121,8 +121,23 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
         sys.exit("redis-server is not installed (apt-get install redis-server)")
     port = free_port()
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save", "",
-         "--appendonly", "yes", "--appendfsync", "everysec", "--logfile", str(folder / "redis.log")],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(folder),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--logfile",
+            str(folder / "redis.log"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -145,8 +160,19 @@ def start_workers(spec: Path, url: str, folder: Path) -> list[subprocess.Popen[b
         log = open(folder / f"worker{i}.log", "wb")  # noqa: SIM115 (closed below)
         out.append(
             subprocess.Popen(
-                [sys.executable, "-m", "pipelines", "worker", str(spec), "--redis", url,
-                 "--nodes", nodes, "--name", f"bench-{i}"],
+                [
+                    sys.executable,
+                    "-m",
+                    "pipelines",
+                    "worker",
+                    str(spec),
+                    "--redis",
+                    url,
+                    "--nodes",
+                    nodes,
+                    "--name",
+                    f"bench-{i}",
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -231,25 +257,33 @@ async def main(args: argparse.Namespace) -> None:
         shutil.rmtree(folder, ignore_errors=True)
     local_rate = args.n / statistics.median(local)
     remote_rate = args.n / statistics.median(remote)
-    print(f"chain5, N = {args.n:,}, median of {args.repeat}; Redis {url.split('//')[1]} "
-          f"(appendfsync everysec), 3 worker processes ({' / '.join(SPREAD)}), source here")
+    print(
+        f"chain5, N = {args.n:,}, median of {args.repeat}; Redis {url.split('//')[1]} "
+        f"(appendfsync everysec), 3 worker processes ({' / '.join(SPREAD)}), source here"
+    )
     print()
     print("| run | items/s | vs in-process |")
     print("|---|--:|--:|")
     print(f"| in one process | {local_rate:,.0f} | 1.00x |")
     print(f"| on Redis, 3 workers | {remote_rate:,.0f} | {remote_rate / local_rate:.2f}x |")
     print()
-    print(f"end-to-end latency of one item (default batching, {args.latency_items} items, "
-          f"one every 5 ms): p50 {percentile(delays, 0.5) * 1000:.1f} ms, "
-          f"p99 {percentile(delays, 0.99) * 1000:.1f} ms")
+    print(
+        f"end-to-end latency of one item (default batching, {args.latency_items} items, "
+        f"one every 5 ms): p50 {percentile(delays, 0.5) * 1000:.1f} ms, "
+        f"p99 {percentile(delays, 0.99) * 1000:.1f} ms"
+    )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--latency-items", type=int, default=400)
-    parser.add_argument("--smoke", action="store_true", help="N = 2,000, one run: a check, not a figure")
+    parser.add_argument(
+        "--smoke", action="store_true", help="N = 2,000, one run: a check, not a figure"
+    )
     options = parser.parse_args()
     if options.smoke:
         options.n, options.repeat, options.latency_items = 2_000, 1, 20

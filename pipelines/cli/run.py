@@ -151,7 +151,7 @@ def _report_failure(failure: BaseException, verbose: bool) -> None:
     """One clear message naming the failing node; the traceback only with --verbose."""
     if verbose:
         traceback.print_exception(failure, file=sys.stderr)
-    if isinstance(failure, PipelineError):
+    if isinstance(failure, PipelineError | ConnectionError):  # ConnectionError: --redis
         error(str(failure))
     else:
         error(f"the run ended with an unexpected {type(failure).__name__}: {failure}")

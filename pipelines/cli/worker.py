@@ -77,6 +77,8 @@ def worker(
         handler.setLevel(logging.DEBUG if verbose else logging.INFO)
         try:
             forced = asyncio.run(_serve(serving))
+        except ConnectionError as exc:  # Redis did not answer at all
+            fail(str(exc), EXIT_FAILED)
         except (RedisError, OSError) as exc:
             fail(f"lost Redis at {redact(serving.url)}: {exc}", EXIT_FAILED)
     if forced:

@@ -20,11 +20,12 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import scripts
 
-__all__ = ["Redis", "connect", "redact"]
+__all__ = ["Redis", "connect", "reachable", "redact"]
 
 _BACKOFF_CAP = 0.5
 _KEEPALIVE: dict[int, int] = {
@@ -87,6 +88,21 @@ def connect(url: str, reconnect: float = 30.0) -> Redis:
     for command in _RAW:
         client.set_response_callback(command, _raw)
     return Redis(client, url)
+
+
+async def reachable(url: str) -> None:
+    """Fail fast (``ConnectionError`` naming the URL) when Redis does not answer at all.
+
+    The long retries of :func:`connect` are for a Redis that restarts under a
+    run; a wrong URL should say so at once.
+    """
+    probe = connect(url, reconnect=1.0)
+    try:
+        await probe.client.ping()
+    except (RedisError, OSError) as exc:
+        raise ConnectionError(f"cannot reach Redis at {redact(url)}: {exc}") from None
+    finally:
+        await probe.close()
 
 
 def _raw(response: Any, **options: Any) -> Any:

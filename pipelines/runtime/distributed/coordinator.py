@@ -39,7 +39,7 @@ from ..node import Node
 from ..sources import request_stop
 from ..stats import NodeStats, RunResult
 from .codec import JsonCodec, make_codec
-from .connection import connect, redact
+from .connection import connect, reachable, redact
 from .heartbeat import list_workers
 from .keys import Keys
 from .monitor import Monitor, Snapshot
@@ -104,7 +104,11 @@ class Coordinator:
     # -- the run --------------------------------------------------------------------
 
     async def run(self) -> RunResult:
-        """Run to the end across the workers; return the result, or raise the run's error."""
+        """Run to the end across the workers; return the result, or raise the run's error.
+
+        Raises ``ConnectionError`` at once if Redis cannot be reached.
+        """
+        await reachable(self.url)
         redis = connect(self.url, self.transport.reconnect)
         keys = Keys().run(self.run_id)
         ctx = RunContext(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-__all__ = ["Seq", "Seqs", "seq_from_text", "seq_text"]
+__all__ = ["Seqs", "seq_from_text", "seq_text"]
 
 Seq = tuple[int, ...]
 

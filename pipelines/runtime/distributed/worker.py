@@ -32,12 +32,12 @@ from ...spec.loader import load_file
 from ...spec.transport import REDIS_SCHEMES, TransportSpec, spec_fingerprint
 from ..clock import SYSTEM_CLOCK, Clock
 from .codec import make_codec
-from .connection import Redis, connect, redact
+from .connection import Redis, connect, reachable, redact
 from .heartbeat import Heartbeat
 from .keys import Keys
 from .runserver import RunServer
 
-__all__ = ["Worker"]
+__all__ = ["ANNOUNCE_BLOCK", "Worker"]
 
 log = logging.getLogger("pipelines")
 
@@ -160,6 +160,7 @@ class Worker:
         self._stop = asyncio.Event()
         self._ready = asyncio.Event()
         self._task = asyncio.current_task()
+        await reachable(self.url)
         self._redis = connect(self.url, self.transport.reconnect)
         if self.transport.serializer == "pickle":
             log.warning(

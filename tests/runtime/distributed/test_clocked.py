@@ -110,7 +110,7 @@ async def test_a_source_batch_waits_for_its_linger_unless_it_fills():
 
 
 async def test_a_full_link_waits_for_a_wake_up_then_tries_the_same_batch_again():
-    sender, local, scripts, clock = _sender([b"F", b"F"])
+    sender, local, scripts, _ = _sender([b"F", b"F"])
     local.buf.extend([1, 2, 3, 4])
     local.close_one()
     await sender.run()
