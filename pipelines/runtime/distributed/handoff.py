@@ -244,6 +244,10 @@ class CallLoop(StreamLoop):
     ) -> list[Entry]:
         """Run ``STEP`` until the outputs have room; return the entry read along, if any."""
         ctx = self.ctx
+        if ctx.outbox:
+            # Failures of this batch are reported before it is handed on, so the
+            # coordinator has them all when the node finishes.
+            await ctx.flush_events()
         keys = ctx.keys
         ref = self.ref
         key_list = [

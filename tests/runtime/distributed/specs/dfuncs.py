@@ -114,3 +114,11 @@ async def busy(x: int, pause: float = 0.0005) -> int:
     """A little work per item (the kill test's pace)."""
     time.sleep(pause)
     return x
+
+
+class Upstream:
+    """An upstream-style node (the original project's convention)."""
+
+    @classmethod
+    async def first(cls, self, q_elt):
+        return (self.name, q_elt[0])
