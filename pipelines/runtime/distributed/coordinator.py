@@ -21,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
 import uuid
 from collections.abc import Mapping
@@ -38,12 +36,13 @@ from ..lifecycle import run_node
 from ..node import Node
 from ..sources import request_stop
 from ..stats import NodeStats, RunResult
-from .codec import JsonCodec, make_codec
+from .codec import make_codec
 from .connection import connect, reachable, redact
 from .heartbeat import list_workers
 from .keys import Keys
+from .lifetime import create_run, delete_run
 from .monitor import Monitor, Snapshot
-from .runctx import GROUP, RunContext, now_ms
+from .runctx import RunContext, now_ms
 from .senders import Sender, build_sources
 from .topology import Topology
 
@@ -131,7 +130,9 @@ class Coordinator:
         executors = make_executors([node for node, _ in self.sources])
         clean = False
         try:
-            await self._create(ctx)
+            await create_run(
+                ctx, self.fingerprint, self.env_vars, [node.name for node, _ in self.sources]
+            )
             self.events.emit(
                 "run_started",
                 graph=self.plan,
@@ -155,36 +156,6 @@ class Coordinator:
         await self._end(ctx, result.status)
         self.events.emit("run_finished", result=result)
         return result
-
-    async def _create(self, ctx: RunContext) -> None:
-        keys = ctx.keys
-        glob = Keys()
-        # The workers get the run's args (``--set`` included) and env as json
-        # data, whatever the serializer: nothing in them can run code.
-        args = {name: spec.args for name, spec in self.plan.nodes.items()}
-        wire = JsonCodec().dumps_many([args, self.env_vars])
-        pipe = ctx.redis.client.pipeline(transaction=True)
-        pipe.hset(
-            keys.meta,
-            mapping={
-                "status": "running",
-                "fingerprint": self.fingerprint,
-                "spec": self.plan.spec.name or self.plan.spec.source or "",
-                "params": wire,
-                "created": now_ms(),
-                "coordinator": f"{socket.gethostname()}:{os.getpid()}",
-            },
-        )
-        pipe.set(keys.alive, ctx.instance, px=int(self.transport.ttl * 1000))
-        for link in self.topology.links():
-            pipe.xgroup_create(keys.stream(link.consumer, link.index), GROUP, id="0", mkstream=True)
-        for node, _ in self.sources:
-            pipe.hset(keys.replicas(node.name), ctx.consumer(node.name), keys.alive)
-        pipe.sadd(glob.active(self.fingerprint), self.run_id)
-        pipe.xadd(
-            glob.announce(self.fingerprint), {"run": self.run_id}, maxlen=100, approximate=True
-        )
-        await pipe.execute()
 
     async def _run(self, ctx: RunContext) -> RunResult:
         try:
@@ -300,20 +271,10 @@ class Coordinator:
 
     async def _end(self, ctx: RunContext, status: str) -> None:
         """Tell the workers the run is over, then delete every key of the run."""
-        keys = ctx.keys
         try:
             async with asyncio.timeout(max(5.0, self.transport.reconnect)):
-                client = ctx.redis.client
-                await client.hset(keys.meta, "status", status)
-                await client.srem(Keys().active(self.fingerprint), self.run_id)
-                batch: list[str] = []
-                async for key in client.scan_iter(match=keys.pattern, count=500):
-                    batch.append(key)
-                    if len(batch) >= 500:
-                        await client.unlink(*batch)
-                        batch = []
-                if batch:
-                    await client.unlink(*batch)
+                await ctx.redis.client.hset(ctx.keys.meta, "status", status)
+                await delete_run(ctx.redis.client, ctx.keys, self.fingerprint)
         except Exception as exc:  # Redis gone: the workers drop the run when its heartbeat expires
             log.warning("pipelines: could not clean up run %s in Redis: %s", self.run_id, exc)
         finally:

@@ -32,6 +32,7 @@ from ..stall import Board
 from .codec import JsonCodec
 from .context import ContextThreadPool
 from .keys import Keys, RunKeys
+from .lifetime import delete_run
 from .replica import Replica
 from .runctx import RunContext, RunGone
 from .topology import Topology
@@ -39,7 +40,7 @@ from .topology import Topology
 if TYPE_CHECKING:
     from .worker import Worker
 
-__all__ = ["RunServer", "delete_run"]
+__all__ = ["RunServer"]
 
 log = logging.getLogger("pipelines")
 
@@ -233,16 +234,3 @@ def _build(ctx: RunContext, plan: Plan, served: list[str], env: dict[str, Any]) 
         Processor(node)
         nodes.append(node)
     return nodes
-
-
-async def delete_run(client: Any, keys: RunKeys, fingerprint: str) -> None:
-    """Delete every key of a run (its coordinator is gone)."""
-    await client.srem(Keys().active(fingerprint), keys.run_id)
-    batch: list[str] = []
-    async for key in client.scan_iter(match=keys.pattern, count=500):
-        batch.append(key)
-        if len(batch) >= 500:
-            await client.unlink(*batch)
-            batch = []
-    if batch:
-        await client.unlink(*batch)
