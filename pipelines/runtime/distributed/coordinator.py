@@ -26,6 +26,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from ...errors import PipelineError, remote_error
 from ...plan import Plan
 from ...spec.transport import TransportSpec, spec_fingerprint
@@ -148,7 +150,9 @@ class Coordinator:
             self.events.emit("run_finished", error=exc)
             raise
         except BaseException as exc:
-            await self._end(ctx, "stopped")
+            # Redis lost for good: nothing to clean up there (the workers drop
+            # the run when its heartbeat expires).
+            await self._end(ctx, "stopped", reachable=not isinstance(exc, ConnectionError))
             self.events.emit("run_finished", error=exc)
             raise
         finally:
@@ -172,6 +176,9 @@ class Coordinator:
             error = _first(group, PipelineError)
             if error is not None:
                 raise error from error.__cause__
+            lost = _first(group, RedisError)
+            if lost is not None:
+                raise ConnectionError(f"lost Redis at {redact(self.url)}: {lost}") from lost
             raise
         status = "stopped" if self.stop_mode else "completed"
         return self.result(status)
@@ -269,10 +276,12 @@ class Coordinator:
             hint,
         )
 
-    async def _end(self, ctx: RunContext, status: str) -> None:
+    async def _end(self, ctx: RunContext, status: str, reachable: bool = True) -> None:
         """Tell the workers the run is over, then delete every key of the run."""
         try:
-            async with asyncio.timeout(max(5.0, self.transport.reconnect)):
+            if not reachable:
+                return
+            async with asyncio.timeout(10.0):
                 await ctx.redis.client.hset(ctx.keys.meta, "status", status)
                 await delete_run(ctx.redis.client, ctx.keys, self.fingerprint)
         except Exception as exc:  # Redis gone: the workers drop the run when its heartbeat expires

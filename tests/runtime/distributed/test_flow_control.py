@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import redis.asyncio as aioredis
 from conftest import plumber, workers
 from redis_server import RedisServer, redis_binary
@@ -118,3 +119,24 @@ async def test_stop_without_drain_ends_the_run_at_once_and_cleans_up(redis_url):
             assert ids[0].encode() not in await client.smembers(key)
     finally:
         await client.aclose()
+
+
+async def test_a_redis_that_stays_down_fails_the_run_with_a_clear_error(tmp_path):
+    server = RedisServer(redis_binary(), tmp_path)
+    server.start()
+    try:
+        p = plumber("endless.yaml", server.url, reconnect=1.0)
+        seen: list[int] = []
+        p.subscribe(
+            lambda e: seen.append(1) if e.kind == "node_started" and e.node == "out" else None
+        )
+        async with workers("endless.yaml", server.url, 1, transport={"reconnect": 1.0}):
+            task = asyncio.create_task(p.run())
+            while not seen:
+                await asyncio.sleep(0.01)
+            server.crash()
+            with pytest.raises(ConnectionError) as info:
+                await asyncio.wait_for(task, 30)
+    finally:
+        server.stop()
+    assert str(info.value).startswith(f"lost Redis at {server.url}: ")
