@@ -235,6 +235,9 @@ class Coordinator:
             if now >= next_warning:
                 next_warning = now + 30.0
                 await self._warn_missing(ctx, snap)
+        for _, senders in self.sources:
+            for sender in senders:
+                sender.halted = True
         for task in self._tasks:
             task.cancel()
 

@@ -56,6 +56,9 @@ class Sender:
         self.next_seq = 0
         self.batches = 0
         self.sent = 0
+        #: set when the run ends at once: the sender stops even if a cancellation
+        #: were lost inside the Redis client
+        self.halted = False
 
     async def run(self) -> None:
         """Send until the local link has ended and is empty."""
@@ -64,7 +67,7 @@ class Sender:
         size = self.ctx.transport.batch_size
         if self.capacity > 0:
             size = min(size, self.capacity)  # a batch never exceeds its link's capacity
-        while True:
+        while not self.halted:
             if not buf:
                 if local.closed:
                     return
@@ -116,7 +119,7 @@ class Sender:
         self.batches += 1
         keys = [ctx.keys.meta, self.stream, self.counters]
         args: list[Any] = [self.capacity, self.producer, number, count, seqs, blob]
-        while True:
+        while not self.halted:
             status = await ctx.redis.add(keys=keys, args=args)
             if status in (b"O", b"D"):
                 self.sent += count
