@@ -11,8 +11,8 @@ import time
 
 import pytest
 import redis
-from conftest import SPECS
-from processes import REPO, WorkerProcesses
+from redis_runs import SPECS
+from worker_processes import REPO, WorkerProcesses
 
 ENV = dict(os.environ, PYTHONPATH=str(REPO))
 

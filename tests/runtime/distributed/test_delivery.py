@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 import redis.asyncio as aioredis
-from conftest import SPECS, plumber, workers
+from redis_runs import SPECS, plumber, workers
 
 from pipelines import Plumber
 from pipelines.runtime.distributed.keys import Keys

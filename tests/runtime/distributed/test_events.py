@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import plumber, workers
+from redis_runs import plumber, workers
 
 from pipelines import RemoteError
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 import redis.asyncio as aioredis
-from conftest import plumber, workers
+from redis_runs import plumber, workers
 from redis_server import RedisServer, redis_binary
 
 from pipelines.runtime.distributed.keys import Keys

@@ -7,8 +7,8 @@ import collections
 import signal
 
 import redis.asyncio as aioredis
-from conftest import SPECS, spec_data
-from processes import WorkerProcesses
+from redis_runs import SPECS, spec_data
+from worker_processes import WorkerProcesses
 
 from pipelines import Plumber
 from pipelines.runtime.distributed import list_workers

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SPECS, run_on
+from redis_runs import SPECS, run_on
 
 from pipelines import PipelineError, Plumber, RemoteError
 

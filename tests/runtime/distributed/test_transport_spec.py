@@ -27,7 +27,7 @@ def _problems(data) -> list[str]:
     return [str(p) for p in info.value.problems]
 
 
-from conftest import SPECS as _SPECS  # noqa: E402
+from redis_runs import SPECS as _SPECS  # noqa: E402
 
 
 def test_defaults():

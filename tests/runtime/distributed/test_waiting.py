@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from conftest import SPECS, spec_data, workers
+from redis_runs import SPECS, spec_data, workers
 
 from pipelines.plan import make_plan
 from pipelines.runtime.distributed import Coordinator
