@@ -262,10 +262,17 @@ async def main(args: argparse.Namespace) -> None:
         f"(appendfsync everysec), 3 worker processes ({' / '.join(SPREAD)}), source here"
     )
     print()
-    print("| run | items/s | vs in-process |")
-    print("|---|--:|--:|")
-    print(f"| in one process | {local_rate:,.0f} | 1.00x |")
-    print(f"| on Redis, 3 workers | {remote_rate:,.0f} | {remote_rate / local_rate:.2f}x |")
+    def spread(seconds: list[float]) -> str:
+        rates = sorted(args.n / s for s in seconds)
+        return f"{rates[0]:,.0f} - {rates[-1]:,.0f}"
+
+    print("| run | items/s (median) | vs in-process | runs (min - max) |")
+    print("|---|--:|--:|--:|")
+    print(f"| in one process | {local_rate:,.0f} | 1.00x | {spread(local)} |")
+    print(
+        f"| on Redis, 3 workers | {remote_rate:,.0f} | {remote_rate / local_rate:.2f}x "
+        f"| {spread(remote)} |"
+    )
     print()
     print(
         f"end-to-end latency of one item (default batching, {args.latency_items} items, "

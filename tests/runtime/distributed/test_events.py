@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 from redis_runs import plumber, workers
+from rich.console import Console
 
 from pipelines import RemoteError
+from pipelines.progress import LiveView
 
 
 async def test_the_standard_events_in_order_with_links_and_replicas(redis_url):
@@ -57,3 +60,19 @@ async def test_two_runs_of_a_spec_at_once_share_the_workers(redis_url):
         )
     expected = first.outputs["out"]
     assert len(expected) == 1400 and second.outputs["out"] == expected
+
+
+async def test_the_live_view_ends_on_the_figures_counted_across_the_workers(redis_url):
+    p = plumber("chain.yaml", redis_url)
+    out = io.StringIO()
+    view = LiveView(p, Console(file=out, width=200, force_terminal=False))
+    async with workers("chain.yaml", redis_url, 2):
+        with view:
+            await p.run()
+    printer = Console(file=io.StringIO(), width=200)
+    printer.print(view.renderable())
+    rows = {
+        line.split()[0]: line.split()[1:4] for line in printer.file.getvalue().splitlines()[3:9]
+    }
+    assert rows["out"] == ["done", "1400", "1400"]
+    assert rows["numbers"] == ["done", "0", "700"]
