@@ -71,8 +71,7 @@ async def test_the_live_view_ends_on_the_figures_counted_across_the_workers(redi
             await p.run()
     printer = Console(file=io.StringIO(), width=200)
     printer.print(view.renderable())
-    rows = {
-        line.split()[0]: line.split()[1:4] for line in printer.file.getvalue().splitlines()[3:9]
-    }
-    assert rows["out"] == ["done", "1400", "1400"]
-    assert rows["numbers"] == ["done", "0", "700"]
+    lines = [line.split() for line in printer.file.getvalue().splitlines()]
+    rows = {cells[0]: cells[1:] for cells in lines if cells and cells[0] in p.plan.nodes}
+    assert rows["out"][:3] == ["done", "1400", "1400"]  # not the local placeholders' zeros
+    assert rows["numbers"][:2] == ["done", "700"]
