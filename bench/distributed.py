@@ -262,6 +262,7 @@ async def main(args: argparse.Namespace) -> None:
         f"(appendfsync everysec), 3 worker processes ({' / '.join(SPREAD)}), source here"
     )
     print()
+
     def spread(seconds: list[float]) -> str:
         rates = sorted(args.n / s for s in seconds)
         return f"{rates[0]:,.0f} - {rates[-1]:,.0f}"
