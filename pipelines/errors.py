@@ -142,11 +142,16 @@ _MAX_REMOTE_CLASSES = 256  # type names come from the wire: keep the cache bound
 
 
 def remote_error(type_name: str, message: str) -> RemoteError:
-    """A :class:`RemoteError` standing for an exception of type ``type_name`` raised elsewhere."""
+    """A :class:`RemoteError` standing for an exception of type ``type_name`` raised elsewhere.
+
+    Only Python's built-in exceptions and pipelines' own (:class:`DeliveryError`)
+    are mixed in, by name, from a fixed list: a name read from Redis never
+    imports anything.
+    """
     name = type_name if type_name.isidentifier() else "RemoteError"
     cls = _remote_classes.get(name)
     if cls is None:
-        base = getattr(builtins, name, None)
+        base = _OWN_ERRORS.get(name) or getattr(builtins, name, None)
         bases: tuple[type, ...] = (RemoteError,)
         if isinstance(base, type) and issubclass(base, Exception) and base is not Exception:
             bases = (RemoteError, base)
@@ -167,3 +172,7 @@ class DeliveryError(RuntimeError):
     on one of its items. Its items fail with this error: they go to the
     node's dead-letter route, are skipped, or fail the run (``on_error``).
     """
+
+
+#: pipelines' exceptions a remote error may stand for (see :func:`remote_error`).
+_OWN_ERRORS: dict[str, type[Exception]] = {"DeliveryError": DeliveryError}
