@@ -140,3 +140,30 @@ async def test_a_redis_that_stays_down_fails_the_run_with_a_clear_error(tmp_path
     finally:
         server.stop()
     assert str(info.value).startswith(f"lost Redis at {server.url}: ")
+
+
+async def test_a_worker_that_leaves_mid_run_hands_over_to_the_others(redis_url):
+    client = aioredis.Redis.from_url(redis_url)
+    p = plumber("backpressure.yaml", redis_url)
+    ids = _run_ids(p)
+    try:
+        async with workers("backpressure.yaml", redis_url, 2) as served:
+            task = asyncio.create_task(p.run())
+            received = 0
+            while received < 300:
+                if ids:
+                    received = int(
+                        await client.hget(Keys().run(ids[0]).stats("sink"), "received") or 0
+                    )
+                await asyncio.sleep(0.005)
+            served[0].request_stop(drain=True)  # finishes its batches in hand, ends its replicas
+            for _ in range(500):
+                if not served[0].servers:
+                    break
+                await asyncio.sleep(0.01)
+            assert not served[0].servers and served[1].servers
+            result = await asyncio.wait_for(task, 30)
+    finally:
+        await client.aclose()
+    assert result.status == "completed"
+    assert [result.stats[n].received for n in ("double", "sink")] == [1500, 1500]
