@@ -1,4 +1,5 @@
-"""The ``pipelines`` command: run, validate and draw spec files; see and serve recorded runs.
+"""The ``pipelines`` command: run, validate and draw spec files; see and serve recorded runs;
+serve them as workers.
 
 Exit codes: 0 success; 1 the run failed (or an image could not be drawn);
 2 bad usage or an invalid spec; 130 interrupted (the first Ctrl-C or SIGTERM
@@ -15,6 +16,8 @@ from .run import run
 from .runs import runs
 from .serve import serve
 from .validate import validate
+from .worker import worker
+from .workers import workers
 
 __all__ = ["cli", "main"]
 
@@ -29,6 +32,9 @@ Examples:
   pipelines render graph.yaml -o graph.svg
   pipelines runs
   pipelines serve graph.yaml
+  pipelines worker graph.yaml --redis redis://HOST:6379/0
+  pipelines run graph.yaml --redis redis://HOST:6379/0
+  pipelines workers --redis redis://HOST:6379/0
 
 Exit codes: 0 ok, 1 the run failed, 2 bad usage or invalid spec, 130 interrupted.""",
 )
@@ -44,6 +50,8 @@ cli.add_command(validate)
 cli.add_command(render)
 cli.add_command(runs)
 cli.add_command(serve)
+cli.add_command(worker)
+cli.add_command(workers)
 
 
 def main(argv: list[str] | None = None) -> None:

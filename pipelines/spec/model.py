@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .calling import Signature
 from .options import NodeOptions
+
+if TYPE_CHECKING:
+    from .transport import TransportSpec
 
 __all__ = ["GraphSpec", "NodeHooks", "NodeSpec", "RunHooks"]
 
@@ -90,3 +93,4 @@ class GraphSpec:
     #: The shared context's initial mapping, and ``lockable`` or ``protected``.
     context: dict[str, Any] = field(default_factory=dict)
     context_mode: str = "lockable"
+    transport: TransportSpec | None = None  # the ``transport:`` section, if any

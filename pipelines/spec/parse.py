@@ -29,6 +29,7 @@ from .options import (
 from .resolve import ResolveError, resolve_coro, resolve_function
 from .resources import parse_context, parse_resources
 from .subgraphs import Flattened, flatten
+from .transport import check_distributable, parse_transport
 
 __all__ = ["NODE_KEYS", "TOP_LEVEL_KEYS", "collect_spec"]
 
@@ -44,6 +45,7 @@ TOP_LEVEL_KEYS = (
     "context",
     "context_mode",
     "resources",
+    "transport",
 )
 #: Keys of a node that are not options.
 NODE_KEYS = ("coro", "args", "properties", "hooks")
@@ -139,6 +141,11 @@ class _Parser:
             if self.structure_unsure and not node.inputs:
                 continue
             check_node(node, self.problems)
+        transport = parse_transport(spec.get("transport"), nodes, self.problems)
+        if transport is not None and transport.redis:
+            run_level = {"hooks": hooks is not None, "resources": bool(resources)}
+            run_level["context"] = bool(context) or context_mode != "lockable"
+            check_distributable(nodes, run_level, self.problems)
         return GraphSpec(
             nodes,
             name=spec.get("name"),
@@ -149,6 +156,7 @@ class _Parser:
             resources=resources,
             context=context,
             context_mode=context_mode,
+            transport=transport,
         )
 
     def _section(self, spec: Mapping[Any, Any], key: str, what: str) -> Mapping[Any, Any]:
