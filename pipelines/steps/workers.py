@@ -98,6 +98,8 @@ class WorkerRegistry:
         "last_heartbeat"}`` as the store has it."""
         worker_id = worker_id_of(worker)
         with self._lock:
+            if self._closed:
+                raise RuntimeError("this steps Pipeline is closed: its workers are offline")
             info = self._infos.get(worker_id)
             recorder = self._recorders.get(worker_id)
         if info is None:

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipelines.cli.runs_logs import log_lines
+from pipelines.store import LogEntry, RunLogs
+
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 ID_LINE = re.compile(r"run ([0-9a-f]{12}) \(recorded in (.+)\)")
 TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}"
@@ -68,3 +71,13 @@ def test_an_unknown_run_is_one_error_line(pipelines_home):
     done = pipelines("runs", "logs", "abcdef")
     assert done.returncode == 2
     assert done.stderr == f"error: no run 'abcdef' in {pipelines_home / 'pipelines.db'}\n"
+
+
+def test_what_the_limits_left_out_is_said_after_the_records():
+    saved = RunLogs("abc", [LogEntry(1, 0.0, "WARNING", None, "from a run hook")], 25, 2)
+    lines = [line.plain for line in log_lines(saved)]
+    assert [line[24:] for line in lines[:1]] == ["WARNING  from a run hook"]
+    assert lines[1:] == [
+        "25 more records were not kept (the store keeps the first 1,000 of a run)",
+        "2 messages were cut",
+    ]

@@ -132,11 +132,14 @@ def test_a_store_given_as_an_object_stays_open_one_opened_from_a_path_is_closed(
         owned.store.runs()
 
 
-def test_a_closed_pipeline_with_a_store_refuses_to_run(tmp_path):
+def test_a_closed_pipeline_with_a_store_refuses_to_run_or_beat(tmp_path):
     pipeline = Pipeline(store=tmp_path / "runs.db").set_steps([fetch])
+    worker = pipeline.worker_register(name="w", version="1")
     pipeline.close()
     with pytest.raises(RuntimeError, match="this steps Pipeline is closed"):
         pipeline.run({"order": 1})
+    with pytest.raises(RuntimeError, match="this steps Pipeline is closed"):
+        pipeline.healthcheck_worker(worker)
 
 
 def test_the_steps_run_shows_in_pipelines_runs_and_runs_show(tmp_path):
