@@ -11,6 +11,7 @@ importing this package writes nothing. See docs/store.md.
 from __future__ import annotations
 
 from .db import Store, StoreError
+from .logs import MAX_MESSAGE, MAX_RECORDS, LogEntry, RunLogs
 from .paths import default_path
 from .prune import parse_duration
 from .recorder import Recorder
@@ -33,16 +34,20 @@ __all__ = [
     "CRASHED",
     "FAILED",
     "FINISHED",
+    "MAX_MESSAGE",
+    "MAX_RECORDS",
     "OFFLINE",
     "ONLINE",
     "RUNNING",
     "RUN_STATUSES",
     "STOPPED",
     "EdgeFigures",
+    "LogEntry",
     "NodeFigures",
     "Recorder",
     "Recording",
     "RunError",
+    "RunLogs",
     "RunRecord",
     "Store",
     "StoreError",

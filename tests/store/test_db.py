@@ -27,7 +27,14 @@ def test_a_new_store_is_created_in_wal_mode_with_the_current_schema(tmp_path):
         tables = {
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
         }
-        assert tables == {"workers", "runs", "run_nodes", "run_edges"}
+        assert tables == {
+            "workers",
+            "runs",
+            "run_nodes",
+            "run_edges",
+            "run_logs",
+            "run_log_counts",
+        }
     assert path.exists()
 
 
