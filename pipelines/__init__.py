@@ -15,9 +15,11 @@ import logging
 
 from ._version import __version__
 from .errors import (
+    DeliveryError,
     GraphStalled,
     PipelineError,
     Problem,
+    RemoteError,
     SpecError,
     SubscriberWarning,
     UnboundedQueueWarning,
@@ -43,6 +45,7 @@ __all__ = [
     "Context",
     "ContextProtected",
     "DeadLetter",
+    "DeliveryError",
     "Event",
     "GraphStalled",
     "NodeOptions",
@@ -52,6 +55,7 @@ __all__ = [
     "Plumber",
     "Problem",
     "Processor",
+    "RemoteError",
     "RunResult",
     "SpecError",
     "SubscriberWarning",

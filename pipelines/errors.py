@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import builtins
 import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "DeliveryError",
     "GraphStalled",
     "PipelineError",
     "Problem",
+    "RemoteError",
     "SpecError",
     "SubscriberWarning",
     "UnboundedQueueWarning",
+    "remote_error",
     "short_repr",
 ]
 
@@ -118,3 +122,63 @@ class GraphStalled(PipelineError):
             " items; if one branch drops or adds items, merge instead"
             " (aggregate_inputs: false) or compute both values in one node.",
         )
+
+
+class RemoteError(Exception):
+    """An exception raised on another machine (a worker of a distributed run), as data.
+
+    Only its type's name and its message cross the wire (never code), so the
+    coordinator re-creates it as an instance of a class named like the
+    original (``type(error).__name__ == "ValueError"``) that derives from
+    ``RemoteError`` and, for Python's built-in exceptions, from that built-in
+    too: ``except ValueError`` still catches it. ``type_name`` is the original
+    type's name; ``str(error)`` is its message.
+    """
+
+    type_name: str = "RemoteError"
+
+    def __str__(self) -> str:
+        # The original's str(), as sent: a built-in base must not re-format it
+        # (KeyError would quote it again).
+        return str(self.args[0]) if self.args else ""
+
+
+_remote_classes: dict[str, type[RemoteError]] = {}
+_MAX_REMOTE_CLASSES = 256  # type names come from the wire: keep the cache bounded
+
+
+def remote_error(type_name: str, message: str) -> RemoteError:
+    """A :class:`RemoteError` standing for an exception of type ``type_name`` raised elsewhere.
+
+    Only Python's built-in exceptions and pipelines' own (:class:`DeliveryError`)
+    are mixed in, by name, from a fixed list: a name read from Redis never
+    imports anything.
+    """
+    name = type_name if type_name.isidentifier() else "RemoteError"
+    cls = _remote_classes.get(name)
+    if cls is None:
+        base = _OWN_ERRORS.get(name) or getattr(builtins, name, None)
+        bases: tuple[type, ...] = (RemoteError,)
+        if isinstance(base, type) and issubclass(base, Exception) and base is not Exception:
+            bases = (RemoteError, base)
+        try:
+            cls = type(name, bases, {"type_name": name, "__module__": "pipelines.remote"})
+        except TypeError:  # a built-in whose layout cannot be mixed in
+            cls = type(name, (RemoteError,), {"type_name": name, "__module__": "pipelines.remote"})
+        if len(_remote_classes) < _MAX_REMOTE_CLASSES:
+            _remote_classes[name] = cls
+    return cls(message)
+
+
+class DeliveryError(RuntimeError):
+    """An entry of a distributed run was delivered more than ``max_deliveries`` times.
+
+    Each delivery ended without the entry being acknowledged (the worker
+    processing it died, or it was taken over), so a worker probably crashes
+    on one of its items. Its items fail with this error: they go to the
+    node's dead-letter route, are skipped, or fail the run (``on_error``).
+    """
+
+
+#: pipelines' exceptions a remote error may stand for (see :func:`remote_error`).
+_OWN_ERRORS: dict[str, type[Exception]] = {"DeliveryError": DeliveryError}

@@ -132,12 +132,21 @@ class LiveView:
         elif event.kind == "stats":
             self._take_stats(event)
         elif event.kind == "run_finished":
-            # The last figures, also of nodes a failure cancelled before they finished.
-            for proc in self.plumber.nodes:
-                self._nodes[proc.name].stats = proc.stats.copy()
-                self._nodes[proc.name].rate = 0.0
-                if self._nodes[proc.name].state == "running":
-                    self._nodes[proc.name].state = "stopped"
+            # The last figures, also of nodes a failure cancelled before they finished:
+            # the result's (a distributed run counts on the workers, not in local nodes).
+            result = event.data.get("result") or getattr(event.data.get("error"), "result", None)
+            final = (
+                result.stats
+                if result is not None
+                else {proc.name: proc.stats for proc in self.plumber.nodes}
+            )
+            for name, stats in final.items():
+                if name not in self._nodes:
+                    continue
+                self._nodes[name].stats = stats.copy()
+                self._nodes[name].rate = 0.0
+                if self._nodes[name].state == "running":
+                    self._nodes[name].state = "stopped"
         self._live.refresh()
 
     def _take_stats(self, event: Event) -> None:

@@ -1,4 +1,5 @@
-"""The ``pipelines`` command: run, validate and draw spec files; see and serve recorded runs.
+"""The ``pipelines`` command: run, validate and draw spec files; see and serve recorded runs;
+serve them as workers.
 
 Exit codes: 0 success; 1 the run failed (or an image could not be drawn);
 2 bad usage or an invalid spec; 130 interrupted (the first Ctrl-C or SIGTERM
@@ -17,6 +18,8 @@ from .schedules import schedules
 from .serve import serve
 from .validate import validate
 from .watchdog import watchdog
+from .worker import worker
+from .workers import workers
 
 __all__ = ["cli", "main"]
 
@@ -33,6 +36,9 @@ Examples:
   pipelines serve graph.yaml
   pipelines schedules
   pipelines watchdog --once
+  pipelines worker graph.yaml --redis redis://HOST:6379/0
+  pipelines run graph.yaml --redis redis://HOST:6379/0
+  pipelines workers --redis redis://HOST:6379/0
 
 Exit codes: 0 ok, 1 the run failed, 2 bad usage or invalid spec, 130 interrupted.""",
 )
@@ -50,6 +56,8 @@ cli.add_command(runs)
 cli.add_command(serve)
 cli.add_command(schedules)
 cli.add_command(watchdog)
+cli.add_command(worker)
+cli.add_command(workers)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,7 +17,7 @@ from ..errors import PipelineError
 from ..schedule.cycles import UntilFailed
 from .cycling import execute_cycles
 from .execute import execute
-from .loading import SPEC_ARG, load_spec
+from .loading import REDIS_OPTION, SPEC_ARG, load_spec
 from .output import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -42,6 +42,7 @@ Examples:
   pipelines run graph.yaml --diagram run.svg
   pipelines run graph.yaml --no-store
   pipelines run graph.yaml --worker-name etl-1 --metrics-port 9100
+  pipelines run graph.yaml --redis redis://localhost:6379/0   # on the workers
 
 Each run is recorded in the run store ($PIPELINES_HOME/pipelines.db,
 ~/.pipelines by default; see `pipelines runs`) unless --no-store is given.
@@ -79,6 +80,7 @@ drain and starts no other.""",
     metavar="FILE",
     help="After the run, draw the graph annotated with its figures (svg, png, pdf, dot, mmd).",
 )
+@REDIS_OPTION
 @click.option("-v", "--verbose", is_flag=True, help="Show engine log messages and tracebacks.")
 @STORE_OPTION
 @click.option("--no-store", is_flag=True, help="Do not record this run in the run store.")
@@ -99,17 +101,23 @@ def run(
     as_json: bool,
     no_progress: bool,
     diagram_path: Path | None,
+    redis_url: str | None,
     verbose: bool,
     store_path: Path | None,
     no_store: bool,
     worker_name: str | None,
     metrics_port: int | None,
 ) -> None:
-    """Run the graph of SPEC to its end and print a per-node summary."""
+    """Run the graph of SPEC to its end and print a per-node summary.
+
+    With --redis (or transport.redis in SPEC) the links are Redis streams and
+    the nodes run on the workers (`pipelines worker SPEC --redis URL`): the
+    sources run here, and the summary and exit code are those of a local run.
+    """
     if no_store and (store_path is not None or worker_name is not None):
         raise click.UsageError("--no-store cannot be combined with --store or --worker-name")
     # Sampled call timing fills the recorded latency figures (no per-item cost).
-    data, plumber = load_spec(spec, sets, sample_calls=not no_store)
+    data, plumber = load_spec(spec, sets, redis_url, sample_calls=not no_store)
     diagram_format = _check_diagram(diagram_path) if diagram_path is not None else None
     schedule = plumber.plan.spec.schedule
     if schedule is not None:
@@ -230,7 +238,9 @@ def _report_failure(failure: BaseException, verbose: bool) -> None:
     if verbose:
         traceback.print_exception(failure, file=sys.stderr)
     node = getattr(failure, "pipelines_node", None)
-    if isinstance(failure, PipelineError | UntilFailed):
+    if isinstance(
+        failure, PipelineError | UntilFailed | ConnectionError
+    ):  # ConnectionError: --redis
         error(str(failure))
     elif node is not None:
         shown = (

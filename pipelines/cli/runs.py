@@ -1,4 +1,5 @@
-"""``pipelines runs``: list recorded runs; ``show``, ``diagram`` and ``prune`` are its subcommands."""
+"""``pipelines runs``: list recorded runs; ``show``, ``logs``, ``diagram`` and ``prune`` are its
+subcommands."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .reading import store_path as resolve
 from .recording import STORE_OPTION
 from .run_tables import runs_table, workers_table
 from .runs_diagram import diagram
+from .runs_logs import logs
 from .runs_prune import prune
 from .runs_show import show
 
@@ -28,6 +30,7 @@ Examples:
   pipelines runs --pipeline etl --status failed --limit 5
   pipelines runs --json | jq '.runs[0].id'
   pipelines runs show 3f2a9c1b0d4e
+  pipelines runs logs 3f2a
   pipelines runs diagram 3f2a -o run.svg
   pipelines runs prune --keep 100""",
 )
@@ -77,5 +80,6 @@ def runs(
 
 
 runs.add_command(show)
+runs.add_command(logs)
 runs.add_command(diagram)
 runs.add_command(prune)

@@ -66,6 +66,7 @@ class Plumber:
     ) -> None:
         # Building allocates a few objects per node and none of them is garbage:
         # pausing the cyclic GC keeps large graphs linear (50,000 nodes).
+        self._raw_spec = spec  # what a distributed run names the spec by (its fingerprint)
         with gc_paused():
             self._plan: Plan = make_plan(
                 spec, coro_map, Path(base_dir) if base_dir else None, source
@@ -94,6 +95,7 @@ class Plumber:
         #: The id of the current (or last) run; set ``next_run_id`` to choose the next one.
         self.run_id: str | None = None
         self.next_run_id: str | None = None
+        self._remote: Any = None  # the Coordinator of a distributed run
 
     @classmethod
     def from_file(
@@ -207,6 +209,9 @@ class Plumber:
     async def _run(self) -> RunResult:
         if self._running:
             raise RuntimeError("this Plumber is already running")
+        transport = self._plan.spec.transport
+        if transport is not None and transport.redis:
+            return await self._run_remote()
         if not self._fresh:
             with gc_paused():
                 self._build()
@@ -234,12 +239,39 @@ class Plumber:
         self._last_result = result
         return result
 
+    async def _run_remote(self) -> RunResult:
+        """The run on Redis Streams (``transport.redis``): see docs/distributed.md."""
+        from .distributed.coordinator import Coordinator  # a local run never loads Redis
+
+        self.run_id = self.next_run_id or new_run_id()
+        self.next_run_id = None
+        self._remote = Coordinator(
+            self._plan,
+            self._raw_spec,
+            self.env_vars,
+            self._events,
+            stats_interval=self.stats_interval,
+            run_id=self.run_id,
+        )
+        self._running = True
+        self._finished = asyncio.Event()
+        try:
+            result: RunResult = await self._remote.run()
+        finally:
+            self._running = False
+            self._finished.set()
+        self._last_result = result
+        return result
+
     def result_so_far(self, status: str, started: float | None = None) -> RunResult:
         """A :class:`RunResult` of the nodes' figures now, for a run that ended without one.
 
         ``started`` (a ``time.monotonic()``) sets where its duration counts from;
         by default the start of the last run.
         """
+        if self._remote is not None:
+            remote: RunResult = self._remote.result(status)
+            return remote
         session = self._session
         if session is None:
             session = Session(self._plan, self._nodes, self._edges, self._events, {}, "")
@@ -264,6 +296,9 @@ class Plumber:
                 # stop as soon as it does.
                 cancel = not drain or self._pending_stop == "cancel"
                 self._pending_stop = "cancel" if cancel else "drain"
+            return
+        if self._remote is not None:
+            self._remote.request_stop(drain)
             return
         self._stop_mode = "drain" if drain and self._stop_mode != "cancel" else "cancel"
         if self._session is not None:

@@ -3,9 +3,16 @@
 Records go to the ``pipelines.run`` logger with ``run_id`` and ``node``
 attributes (also in the message prefix, ``[node] message``), taken from the
 task (or thread) that logs: the run sets them when it starts and each node's
-task when it starts, and calls sent to a thread pool carry them along.
-``pipelines run`` shows INFO records above the live view; a run store saves
-records at INFO and above with the run, in batches.
+task when it starts, and calls sent to a thread pool carry them along (calls
+in worker processes do not: their records have no run).
+
+``pipelines run`` shows INFO records above the live view. When the run is
+recorded (a ``pipelines.store.Recorder``: ``pipelines run``, ``pipelines
+serve``, a steps pipeline with a store, or yours), its records at INFO and
+above are saved with it in batches, at most 1,000 per run and 2,000
+characters each, the rest counted (``pipelines.store.logs``), and shown by
+``pipelines runs logs ID``, ``GET /api/runs/{id}/logs`` and the run's
+dashboard page. This module only tags records; it never writes anywhere.
 """
 
 from __future__ import annotations

@@ -108,6 +108,22 @@ async def _run_diagram(request: web.Request) -> web.Response:
         return _error(503, str(exc))
 
 
+@ROUTES.get("/api/runs/{id}/logs")
+async def _run_logs(request: web.Request) -> web.Response:
+    """``{"run_id", "logs", "dropped", "truncated", "limit"}``: the run's saved log records
+    numbered above ``?after=`` (default 0), at most ``?limit=`` (1..1000, default 1000)."""
+    run_id = request.match_info["id"]
+    raw = request.query.get("after") or "0"
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPBadRequest(reason="after must be a record number (0 or more)")
+    after = int(raw)
+    limit = _limit(request, MAX_LIMIT)
+    saved = await _state(request).read(lambda store: store.logs(run_id, after, limit))
+    if saved is None:
+        return _error(404, f"no run {run_id!r}")
+    return _json(saved.as_json())
+
+
 @ROUTES.post("/api/runs/{id}/stop")
 async def _stop_run(request: web.Request) -> web.Response:
     """Drain a run this server hosts: 202; 404 unknown; 409 not hosted here or already ended."""

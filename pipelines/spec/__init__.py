@@ -12,6 +12,7 @@ from .model import GraphSpec, NodeSpec
 from .options import DEFAULT_QUEUE_SIZE, OPTIONS, NodeOptions, Option
 from .overrides import apply_overrides
 from .parse import collect_spec
+from .transport import TransportSpec, spec_fingerprint
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
@@ -22,8 +23,10 @@ __all__ = [
     "Option",
     "Shape",
     "Signature",
+    "TransportSpec",
     "apply_overrides",
     "classify",
     "collect_spec",
     "load_file",
+    "spec_fingerprint",
 ]

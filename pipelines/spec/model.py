@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .calling import Signature
 from .cycle import ONCE, CycleSpec
 from .limits import NO_LIMITS, WatchdogSpec
 from .options import NodeOptions
 from .schedule import ScheduleSpec
+
+if TYPE_CHECKING:
+    from .transport import TransportSpec
 
 __all__ = ["GraphSpec", "NodeHooks", "NodeSpec", "RunHooks"]
 
@@ -99,3 +102,4 @@ class GraphSpec:
     cycle: CycleSpec = ONCE
     #: The limits a watchdog enforces on this pipeline's runs.
     watchdog: WatchdogSpec = NO_LIMITS
+    transport: TransportSpec | None = None  # the ``transport:`` section, if any

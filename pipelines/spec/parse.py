@@ -32,6 +32,7 @@ from .resolve import ResolveError, resolve_coro, resolve_function
 from .resources import parse_context, parse_resources
 from .schedule import parse_schedule
 from .subgraphs import Flattened, flatten
+from .transport import check_distributable, parse_transport
 
 __all__ = ["NODE_KEYS", "TOP_LEVEL_KEYS", "collect_spec"]
 
@@ -50,6 +51,7 @@ TOP_LEVEL_KEYS = (
     "schedule",
     "cycle",
     "watchdog",
+    "transport",
 )
 #: Keys of a node that are not options.
 NODE_KEYS = ("coro", "args", "properties", "hooks")
@@ -148,6 +150,11 @@ class _Parser:
             if self.structure_unsure and not node.inputs:
                 continue
             check_node(node, self.problems)
+        transport = parse_transport(spec.get("transport"), nodes, self.problems)
+        if transport is not None and transport.redis:
+            run_level = {"hooks": hooks is not None, "resources": bool(resources)}
+            run_level["context"] = bool(context) or context_mode != "lockable"
+            check_distributable(nodes, run_level, self.problems)
         return GraphSpec(
             nodes,
             name=spec.get("name"),
@@ -161,6 +168,7 @@ class _Parser:
             schedule=schedule,
             cycle=cycle,
             watchdog=watchdog,
+            transport=transport,
         )
 
     def _section(self, spec: Mapping[Any, Any], key: str, what: str) -> Mapping[Any, Any]:

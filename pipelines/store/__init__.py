@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..spec.durations import parse_duration
 from .db import Store, StoreError
+from .logs import MAX_MESSAGE, MAX_RECORDS, LogEntry, RunLogs
 from .paths import default_path
 from .recorder import Recorder
 from .recording import Recording
@@ -33,16 +34,20 @@ __all__ = [
     "CRASHED",
     "FAILED",
     "FINISHED",
+    "MAX_MESSAGE",
+    "MAX_RECORDS",
     "OFFLINE",
     "ONLINE",
     "RUNNING",
     "RUN_STATUSES",
     "STOPPED",
     "EdgeFigures",
+    "LogEntry",
     "NodeFigures",
     "Recorder",
     "Recording",
     "RunError",
+    "RunLogs",
     "RunRecord",
     "Store",
     "StoreError",

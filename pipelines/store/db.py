@@ -12,6 +12,7 @@ from typing import Any
 
 from ..runtime.clock import SYSTEM_CLOCK, Clock
 from . import writes
+from .logs import MAX_RECORDS, RunLogs, read_logs
 from .paths import default_path
 from .prune import prune, runs_to_prune
 from .records import EdgeFigures, NodeFigures, RunRecord, WorkerRecord
@@ -206,6 +207,14 @@ class Store:
             )
         ]
         return replace(record, nodes=nodes, edges=edges)
+
+    def logs(self, run_id: str, after: int = 0, limit: int = MAX_RECORDS) -> RunLogs | None:
+        """A run's saved log records numbered above ``after`` (at most ``limit``, in order),
+        with how many were dropped or cut; None if the run is unknown."""
+        conn = self.connection()
+        if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+            return None
+        return read_logs(conn, run_id, after, limit)
 
     def find(self, prefix: str) -> list[str]:
         """Ids of the runs whose id starts with ``prefix`` (at most 10)."""

@@ -14,8 +14,9 @@ By default (``background=True``) the recorder starts one thread,
 ``pipelines-store``, with its own small event loop: it flushes the writer
 and sends the heartbeat, so neither a busy graph nor a blocked event loop
 delays a heartbeat (a run is marked crashed only when its process is really
-gone or frozen). ``close()`` flushes what is left, marks the worker offline
-and stops the thread. With ``background=False`` nothing is started: await
+gone or frozen). While it is open, the records of ``get_run_logger()`` in
+the runs it records are saved with them (:mod:`.logs`). ``close()`` flushes
+what is left, marks the worker offline and stops the thread. With ``background=False`` nothing is started: await
 :meth:`Recorder.run` on your own loop (tests do this on a VirtualClock).
 """
 
@@ -36,6 +37,7 @@ from ..runtime.clock import SYSTEM_CLOCK, Clock
 from . import writes
 from .db import Store
 from .encoding import bounded
+from .logs import LogCapture
 from .prune import DEFAULT_KEEP, KEEP_ENV
 from .recording import Recording
 from .records import WorkerRecord
@@ -77,7 +79,9 @@ class Recorder:
     ``$PIPELINES_HEARTBEAT`` or 5); ``flush_interval`` how often live figures
     are written; ``keep`` how many runs of a pipeline are kept after each run
     (default ``$PIPELINES_KEEP_RUNS`` or 1000; 0 keeps all). ``clock`` is
-    used for every timestamp, the heartbeat and the flushes.
+    used for every timestamp, the heartbeat and the flushes. ``worker_id``
+    registers this process under an id given before (a worker that comes
+    back, as ``pipelines.steps`` allows); by default a fresh one.
     """
 
     def __init__(
@@ -92,6 +96,7 @@ class Recorder:
         keep: int | None = None,
         clock: Clock = SYSTEM_CLOCK,
         background: bool = True,
+        worker_id: str | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -106,7 +111,7 @@ class Recorder:
         host = socket.gethostname()
         now = clock.time()
         self.worker = WorkerRecord(
-            id=uuid.uuid4().hex,
+            id=worker_id or uuid.uuid4().hex,
             name=bounded(worker_name, 200) or f"{host}:{os.getpid()}",
             version=None if version is None else bounded(str(version), 200),
             kind=kind,
@@ -127,6 +132,7 @@ class Recorder:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
+        self._capture = LogCapture(self._recording_of)
         #: Heartbeats sent (for tests and the docs' timings).
         self.beats = 0
 
@@ -142,6 +148,7 @@ class Recorder:
         with self.store.transaction() as conn:
             writes.register_worker(conn, self.worker)
         self._registered = True
+        self._capture.install()
         if self.background:
             self._thread = threading.Thread(
                 target=self._thread_main, name="pipelines-store", daemon=True
@@ -250,6 +257,8 @@ class Recorder:
         if self._closed:
             return
         self._closed = True
+        if self._registered:
+            self._capture.uninstall()
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None:
             with contextlib.suppress(RuntimeError):  # its loop already ended
@@ -312,6 +321,10 @@ class Recorder:
         with self._lock:
             self._live[start.run_id] = recording
         return recording
+
+    def _recording_of(self, run_id: str) -> Recording | None:
+        with self._lock:
+            return self._live.get(run_id)
 
     def forget(self, run_id: str) -> None:
         """A recording ended: its run is no longer live in this process."""

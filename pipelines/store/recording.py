@@ -20,6 +20,7 @@ from ..errors import PipelineError
 from ..runtime.events import Event
 from ..runtime.stats import NodeStats, RunResult
 from .encoding import MAX_TEXT, bounded
+from .logs import LogBook
 from .status import COMPLETED, FAILED, STOPPED
 from .writes import NodeRow, RunEnd, Snapshot
 
@@ -52,6 +53,8 @@ class Recording:
     ) -> None:
         self.id = run_id
         self.written = written
+        #: The run's log records on their way to the store (bounded, see :mod:`.logs`).
+        self.logs = LogBook(run_id, recorder.writer.log, recorder.writer.log_counts)
         self._recorder = recorder
         self._plumber = plumber
         graph = plumber.graph

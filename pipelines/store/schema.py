@@ -2,9 +2,11 @@
 
 The schema version is SQLite's ``PRAGMA user_version``. :data:`MIGRATIONS`
 is an append-only list: migration ``i`` (1-based) takes a database from
-version ``i - 1`` to ``i``. A later feature (run logs, schedules) adds its
-tables as the next migration; a database made by a newer pipelines (a higher
-version than the list knows) is refused rather than misread.
+version ``i - 1`` to ``i``. A later feature adds its tables as the next
+migration; a database made by a newer pipelines (a higher version than the
+list knows) is refused rather than misread. Each migration after the first
+stands on its own (it needs only the first one's tables), so features
+developed side by side can be appended in either order.
 
 Times are epoch seconds (UTC, REAL); the API turns them into ISO 8601.
 Statuses are plain text (see :mod:`.status`), so a new status needs no
@@ -101,8 +103,30 @@ CREATE TABLE run_edges (
 ) WITHOUT ROWID;
 """
 
-# Schedules (issue 12): self-contained, so it may come at any place after the
-# first migration (it only adds columns to `runs` and new tables).
+# Run logs (pipelines/store/logs.py): the records of get_run_logger() saved with
+# their run, and per run how many were dropped past the limit or cut. Only
+# needs the runs table of the first migration.
+_RUN_LOGS = """
+CREATE TABLE IF NOT EXISTS run_logs (
+    run_id  TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    seq     INTEGER NOT NULL,                -- 1, 2, ... in the order they were logged
+    time    REAL NOT NULL,                   -- when it was logged
+    level   TEXT NOT NULL,                   -- INFO, WARNING, ERROR, CRITICAL
+    node    TEXT,                            -- the node that logged it (NULL: the run)
+    message TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS run_log_counts (
+    run_id    TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+    dropped   INTEGER NOT NULL DEFAULT 0,    -- records past the limit per run, not saved
+    truncated INTEGER NOT NULL DEFAULT 0     -- messages cut to the longest kept
+) WITHOUT ROWID;
+"""
+
+# Schedules (docs/schedules.md): the schedules' cursors, every occurrence's fate,
+# and the links between the cycles of a run. Self-contained: it only adds
+# columns to `runs` and tables of its own.
 _SCHEDULES = """
 ALTER TABLE runs ADD COLUMN cycle_of TEXT;     -- the first run of its cycles (cycle: times/until/forever)
 ALTER TABLE runs ADD COLUMN cycle INTEGER;     -- its place among them, from 1
@@ -139,7 +163,7 @@ CREATE INDEX occurrences_by_fate ON occurrences (schedule, fate, due_at);
 
 #: Migration ``i`` (1-based) takes the schema from version ``i - 1`` to ``i``.
 #: Append only; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (_V1, _SCHEDULES)
+MIGRATIONS: tuple[str, ...] = (_V1, _RUN_LOGS, _SCHEDULES)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,11 +1,14 @@
 """The store's writer: everything recordings produce, written in one transaction per flush.
 
 Recordings hand over what they have (a run's start, the latest snapshot of
-its figures, its end) without waiting: :class:`Writer` keeps the start and
-end of each run and only the *latest* snapshot of each live run, and
-:meth:`Writer.flush` writes all of it in one transaction, touching only the
-rows whose figures changed. So the store sees a few transactions a second
-whatever the item rate, and never one write per item or per event.
+its figures, its run-log records, its end) without waiting: :class:`Writer`
+keeps the start and end of each run, only the *latest* snapshot of each live
+run and the log records since the last flush (at most
+:data:`~.logs.MAX_RECORDS` per run: the recordings' log books count the
+rest), and :meth:`Writer.flush` writes all of it in one transaction,
+touching only the rows whose figures changed. So the store sees a few
+transactions a second whatever the item or log rate, and never one write per
+item, event or record.
 
 Flushes happen every ``interval`` seconds of the writer's clock, and at once
 when a run starts or ends (so its record appears without delay). The writer
@@ -25,6 +28,7 @@ import threading
 from ..runtime.clock import SYSTEM_CLOCK, Clock
 from . import writes
 from .db import Store, StoreError
+from .logs import LogEntry, write_log_counts, write_logs
 from .prune import prune
 from .writes import RunEnd, RunStart, Snapshot
 
@@ -40,6 +44,8 @@ _Pending = tuple[
     list[tuple[RunStart, "concurrent.futures.Future[bool]"]],
     dict[str, Snapshot],
     list[tuple[RunEnd, "concurrent.futures.Future[bool]"]],
+    list[tuple[str, LogEntry]],
+    dict[str, tuple[int, int]],
 ]
 
 
@@ -66,6 +72,8 @@ class Writer:
         self._starts: list[tuple[RunStart, concurrent.futures.Future[bool]]] = []
         self._snapshots: dict[str, Snapshot] = {}
         self._ends: list[tuple[RunEnd, concurrent.futures.Future[bool]]] = []
+        self._logs: list[tuple[str, LogEntry]] = []
+        self._log_counts: dict[str, tuple[int, int]] = {}
         self._written: dict[str, Snapshot] = {}  # the figures last written, per live run
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -97,11 +105,27 @@ class Writer:
         self._urgent()
         return future
 
+    def log(self, run_id: str, entry: LogEntry) -> None:
+        """Queue one run-log record for the next flush (the run's log book bounds them)."""
+        with self._lock:
+            self._logs.append((run_id, entry))
+
+    def log_counts(self, run_id: str, dropped: int, truncated: int) -> None:
+        """A run's records dropped and messages cut so far; the latest counts win."""
+        with self._lock:
+            self._log_counts[run_id] = (dropped, truncated)
+
     @property
     def pending(self) -> int:
         """Records waiting for the next flush."""
         with self._lock:
-            return len(self._starts) + len(self._snapshots) + len(self._ends)
+            return (
+                len(self._starts)
+                + len(self._snapshots)
+                + len(self._ends)
+                + len(self._logs)
+                + len(self._log_counts)
+            )
 
     def _urgent(self) -> None:
         loop, wake = self._loop, self._wake
@@ -114,13 +138,20 @@ class Writer:
     def flush(self) -> bool:
         """Write everything pending in one transaction; False if the store refused (kept for later)."""
         with self._lock:
-            pending: _Pending = (self._starts, self._snapshots, self._ends)
+            pending: _Pending = (
+                self._starts,
+                self._snapshots,
+                self._ends,
+                self._logs,
+                self._log_counts,
+            )
             self._starts, self._snapshots, self._ends = [], {}, []
-        starts, snapshots, ends = pending
-        if not (starts or snapshots or ends):
+            self._logs, self._log_counts = [], {}
+        starts, snapshots, ends, logs, counts = pending
+        if not (starts or snapshots or ends or logs or counts):
             return True
         try:
-            results = self._write(starts, snapshots, ends)
+            results = self._write(starts, snapshots, ends, logs, counts)
         except sqlite3.IntegrityError as exc:
             # A first record that can never be written (its id is taken): refuse those
             # runs, so that they do not hold back every other record.
@@ -130,7 +161,7 @@ class Writer:
                         StoreError(f"run {start.run_id} cannot be recorded: {exc}")
                     )
             log.error("pipelines: run records refused by the run store: %s", exc)
-            self._put_back(([], snapshots, ends))
+            self._put_back(([], snapshots, ends, logs, counts))
             return False
         except (sqlite3.Error, StoreError) as exc:
             log.warning("pipelines: could not write to the run store %s: %s", self.store.path, exc)
@@ -147,6 +178,8 @@ class Writer:
         starts: list[tuple[RunStart, concurrent.futures.Future[bool]]],
         snapshots: dict[str, Snapshot],
         ends: list[tuple[RunEnd, concurrent.futures.Future[bool]]],
+        logs: list[tuple[str, LogEntry]],
+        counts: dict[str, tuple[int, int]],
     ) -> list[bool]:
         written = dict(self._written)
         results: list[bool] = []
@@ -159,6 +192,10 @@ class Writer:
                     written[run_id] = snap
                 else:
                     written.pop(run_id, None)  # ended elsewhere: stop diffing against it
+            if logs:  # before the ends, which may prune runs
+                write_logs(conn, logs)
+            if counts:
+                write_log_counts(conn, counts)
             for end, _ in ends:
                 results.append(writes.finish_run(conn, end, written.pop(end.run_id, None)))
             if self.keep and ends:
@@ -178,7 +215,7 @@ class Writer:
         return {row[0] for row in rows}
 
     def _put_back(self, pending: _Pending) -> None:
-        starts, snapshots, ends = pending
+        starts, snapshots, ends, logs, counts = pending
         with self._lock:
             self._starts = starts + self._starts
             for run_id, snap in snapshots.items():
@@ -186,12 +223,16 @@ class Writer:
             for end, _ in ends:
                 self._snapshots.pop(end.run_id, None)
             self._ends = ends + self._ends
+            self._logs = logs + self._logs
+            for run_id, count in counts.items():
+                self._log_counts.setdefault(run_id, count)  # newer counts win
 
     def abandon(self, reason: str) -> None:
         """Give up on what is still pending (the store stayed unusable): fail its futures."""
         with self._lock:
             starts, ends = self._starts, self._ends
             self._starts, self._snapshots, self._ends = [], {}, []
+            self._logs, self._log_counts = [], {}
         for _, future in [*starts, *ends]:
             if not future.done():
                 future.set_exception(StoreError(reason))

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,16 @@ def test_a_new_store_is_created_in_wal_mode_with_the_current_schema(tmp_path):
         tables = {
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
         }
-        # (a subset: other features add their own tables as later migrations)
-        assert {"workers", "runs", "run_nodes", "run_edges", "schedules", "occurrences"} <= tables
+        assert tables == {
+            "workers",
+            "runs",
+            "run_nodes",
+            "run_edges",
+            "run_logs",
+            "run_log_counts",
+            "schedules",
+            "occurrences",
+        }
     assert path.exists()
 
 
@@ -90,6 +99,29 @@ def test_a_closed_store_says_so(tmp_path):
     assert errors == [f"the run store {tmp_path / 'runs.db'} is closed"]
 
 
+def _communicate_all(procs: list[subprocess.Popen[str]], timeout: float) -> list[tuple[str, str]]:
+    """Both processes' output; on a timeout, kill them all and fail with what each said."""
+    results: list[tuple[str, str] | None] = [None] * len(procs)
+
+    def talk(i: int) -> None:
+        results[i] = procs[i].communicate()
+
+    threads = [
+        threading.Thread(target=talk, args=(i,), name=f"test-talk-{i}") for i in range(len(procs))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    if any(thread.is_alive() for thread in threads):
+        for proc in procs:
+            proc.kill()
+        for thread in threads:
+            thread.join()
+        pytest.fail(f"a recording process hung; what they said: {results!r}")
+    return [r for r in results if r is not None]
+
+
 def test_two_processes_recording_into_one_store_at_once_both_succeed(tmp_path):
     path = tmp_path / "shared.db"
     # Frequent heartbeats (and flushes every 0.5 s), so that their transactions collide.
@@ -108,7 +140,7 @@ def test_two_processes_recording_into_one_store_at_once_both_succeed(tmp_path):
                 env=env,
             )
         )
-    outputs = [proc.communicate(timeout=50) for proc in procs]
+    outputs = _communicate_all(procs, timeout=50)
     assert [proc.returncode for proc in procs] == [0, 0], [err for _, err in outputs]
     # No write was refused (on a loaded machine one process may find the other
     # silent for 1.5 s and mark it crashed; its next heartbeat takes it back).

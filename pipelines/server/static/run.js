@@ -5,6 +5,10 @@ const RUN_ID = decodeURIComponent(window.location.pathname.split("/")[2] || "");
 const STATE_CLASS = /^[a-z_]{1,32}$/;
 let key = null;        // the diagram's key: Graphviz ids -> node names, edge titles -> edges
 let lastStatus = null;
+let logSeq = 0;        // the number of the last log record shown
+let logsBusy = null;   // the fetch of log records under way, if any
+let logsAgain = false; // fetch once more when it ends (something new may have come)
+const LEVEL_CLASS = /^[a-z]{1,16}$/;
 
 function field(dl, name, value) {
   if (value === null || value === undefined || value === "") return;
@@ -132,6 +136,58 @@ function paintDiagram(run) {
   }
 }
 
+function logTime(iso) {
+  const date = new Date(iso);
+  if (isNaN(date)) return String(iso || "");
+  return date.toLocaleTimeString() + "." + String(date.getMilliseconds()).padStart(3, "0");
+}
+
+function logRow(r) {
+  const level = String(r.level || "").toLowerCase();
+  return el("tr", { "data-seq": r.seq },
+    cell(logTime(r.time)),
+    cell(r.level, LEVEL_CLASS.test(level) ? "level-" + level : null),
+    cell(r.node),
+    cell(r.message, "message"));
+}
+
+function logNote(data) {
+  const parts = [logSeq + " record" + (logSeq === 1 ? "" : "s")];
+  if (data.dropped) parts.push(data.dropped + " more not kept (the first " + data.limit + " of a run are)");
+  if (data.truncated) parts.push(data.truncated + " cut");
+  return "(" + parts.join(", ") + ")";
+}
+
+/** Append the run's log records numbered above the last one shown (pages of up to 1000). */
+async function loadLogs() {
+  if (logsBusy) { logsAgain = true; return logsBusy; }
+  logsBusy = (async () => {
+    const body = document.getElementById("logs").tBodies[0];
+    try {
+      for (;;) {
+        const data = await api("/api/runs/" + encodeURIComponent(RUN_ID) + "/logs?after=" + logSeq);
+        if (data.logs.length) {
+          body.append(...data.logs.map(logRow));
+          logSeq = data.logs[data.logs.length - 1].seq;
+        }
+        document.getElementById("logs-note").textContent = logNote(data);
+        if (data.logs.length < data.limit) break;
+      }
+    } catch (error) {
+      document.getElementById("logs-note").textContent = "(log records unavailable: " + error.message + ")";
+    }
+  })();
+  try {
+    await logsBusy;
+  } finally {
+    logsBusy = null;
+  }
+  if (logsAgain) {
+    logsAgain = false;
+    await loadLogs();
+  }
+}
+
 function render(run) {
   lastStatus = run.status;
   renderSummary(run);
@@ -158,9 +214,11 @@ async function follow() {
     await eventStream("/api/runs/" + encodeURIComponent(RUN_ID) + "/events", (kind, data) => {
       if (kind === "snapshot") {
         render(data);
+        loadLogs();
         live.textContent = "live, updated " + new Date().toLocaleTimeString();
       } else if (kind === "end") {
         live.textContent = "ended: " + data.status;
+        loadLogs();  // the records of its last moments
       }
     });
   } catch (error) {
@@ -193,6 +251,7 @@ async function main() {
     return;
   }
   render(run);
+  loadLogs();
   await loadDiagram(run);
   if (run.status === "running") follow();
 }
