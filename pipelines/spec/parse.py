@@ -154,6 +154,7 @@ class _Parser:
         if transport is not None and transport.redis:
             run_level = {"hooks": hooks is not None, "resources": bool(resources)}
             run_level["context"] = bool(context) or context_mode != "lockable"
+            run_level["cycle"] = not cycle.once  # cycles of a distributed run: not yet
             check_distributable(nodes, run_level, self.problems)
         return GraphSpec(
             nodes,

@@ -295,3 +295,20 @@ def test_seconds_values_are_bounded():
     for bad in (True, None, [1], float("nan"), float("inf"), 10**400, "2y", 0.5):
         with pytest.raises(ValueError, match="must be a number of seconds from 1 to 31,536,000"):
             seconds_value(bad, minimum=1)
+
+
+def test_cycles_are_refused_with_a_redis_transport():
+    spec = {
+        "nodes": {
+            "src": {"coro": "builtins:range", "args": {"stop": 3}},
+            "out": {"coro": "builtins:abs"},
+        },
+        "graph": {"src": ["out"], "out": None},
+        "transport": {"redis": "redis://127.0.0.1:6379/0"},
+        "cycle": {"times": 2},
+    }
+    with pytest.raises(SpecError) as info:
+        Plumber(spec)
+    assert {p.path: p.message for p in info.value.problems} == {
+        "cycle": "is not supported with transport.redis yet (docs/distributed.md); run it locally"
+    }
