@@ -31,8 +31,6 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from croniter import CroniterBadDateError, croniter
-
 from ..errors import Problem
 from .sections import int_in, seconds_at, unknown_keys
 from .values import shown
@@ -126,6 +124,10 @@ def _check_cron(expr: Any) -> str | None:
             f"{text!r} is not a cron expression: give 5 fields "
             "(minute hour day-of-month month day-of-week), e.g. '30 1,13,17 * * *'"
         )
+    # Imported here: croniter (and dateutil) cost memory and import time that
+    # `import pipelines` must not pay when no spec has a cron schedule.
+    from croniter import CroniterBadDateError, croniter
+
     try:
         croniter(text, dt.datetime(2000, 1, 1)).get_next(dt.datetime)
     except CroniterBadDateError:
