@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import time
 from typing import TYPE_CHECKING, Any
-
-import click
 
 from ..errors import PipelineError
 from ..runtime.plumber import Plumber
 from ..runtime.stats import RunResult
 from ..schedule.cycles import Cycles
+from .execute import with_stop_signals
 from .output import ConsoleHandler, console
 
 if TYPE_CHECKING:
@@ -99,33 +96,9 @@ def _loop(cycles: Cycles, view: Any) -> RunResult | BaseException:
 async def _with_signals(cycles: Cycles, view: Any) -> RunResult:
     """The cycles; the first SIGINT/SIGTERM lets the current cycle drain and starts no other,
     the second stops it at once."""
-    loop = asyncio.get_running_loop()
-    received = 0
-
-    def on_signal() -> None:
-        nonlocal received
-        received += 1
-        drain = received == 1
-        if drain:
-            message = (
-                "stopping: the current cycle drains, no other starts (Ctrl-C again to stop at once)"
-            )
-        else:
-            message = "stopping now"
-        cycles.stop(drain=drain)
-        if view is not None:
-            view.stopping(drain)
-            view.console.print(f"[yellow]{message}[/]")
-        else:
-            click.echo(message, err=True)
-
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, on_signal)
-            installed.append(sig)
-    try:
-        return await cycles.run()
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+    return await with_stop_signals(
+        cycles.run,
+        lambda drain: cycles.stop(drain=drain),
+        view,
+        "stopping: the current cycle drains, no other starts (Ctrl-C again to stop at once)",
+    )

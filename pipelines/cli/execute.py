@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -18,7 +19,7 @@ from .output import ConsoleHandler, console
 if TYPE_CHECKING:
     from ..progress import LiveView
 
-__all__ = ["execute"]
+__all__ = ["execute", "with_stop_signals"]
 
 
 def execute(
@@ -64,6 +65,22 @@ def _run_loop(plumber: Plumber, view: LiveView | None) -> RunResult | BaseExcept
 
 async def _run_with_signals(plumber: Plumber, view: LiveView | None) -> RunResult:
     """``plumber.run()``; the first SIGINT/SIGTERM drains the graph, the second stops it."""
+    return await with_stop_signals(
+        plumber.run,
+        plumber.request_stop,
+        view,
+        "stopping: letting items in flight reach the sinks (Ctrl-C again to stop at once)",
+    )
+
+
+async def with_stop_signals(
+    run: Callable[[], Awaitable[RunResult]],
+    stop: Callable[[bool], None],
+    view: LiveView | None,
+    drain_message: str,
+) -> RunResult:
+    """Await ``run()``; the first SIGINT/SIGTERM calls ``stop(True)`` (a drain, saying
+    ``drain_message``), a second one ``stop(False)``."""
     loop = asyncio.get_running_loop()
     received = 0
 
@@ -71,13 +88,8 @@ async def _run_with_signals(plumber: Plumber, view: LiveView | None) -> RunResul
         nonlocal received
         received += 1
         drain = received == 1
-        if drain:
-            message = (
-                "stopping: letting items in flight reach the sinks (Ctrl-C again to stop at once)"
-            )
-        else:
-            message = "stopping now"
-        plumber.request_stop(drain=drain)
+        message = drain_message if drain else "stopping now"
+        stop(drain)
         if view is not None:
             view.stopping(drain)
             view.console.print(f"[yellow]{message}[/]")
@@ -90,7 +102,7 @@ async def _run_with_signals(plumber: Plumber, view: LiveView | None) -> RunResul
             loop.add_signal_handler(sig, on_signal)
             installed.append(sig)
     try:
-        return await plumber.run()
+        return await run()
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)

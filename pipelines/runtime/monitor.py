@@ -23,7 +23,7 @@ from .sampling import arm, poke
 from .signals import Escalated
 from .stall import Stalled
 
-__all__ = ["SAMPLE_PERIOD", "emit_stats", "raise_from_group", "watch"]
+__all__ = ["SAMPLE_PERIOD", "emit_stats", "first_in_group", "raise_from_group", "watch"]
 
 #: Seconds between two timed calls of a node when ``sample_calls`` is on.
 SAMPLE_PERIOD = 0.05
@@ -75,23 +75,24 @@ def raise_from_group(group: BaseExceptionGroup[Any]) -> None:
     ``pipelines_node``), a node's ``PipelineError``, a stall (as
     ``GraphStalled``). Returns when none is there (the caller re-raises the group).
     """
-    escalated = _first(group, Escalated)
+    escalated = first_in_group(group, Escalated)
     if escalated is not None:
         exit_error = escalated.error
         exit_error.pipelines_node = escalated.node
         raise exit_error.with_traceback(exit_error.__traceback__) from None
-    error = _first(group, PipelineError)
+    error = first_in_group(group, PipelineError)
     if error is not None:
         raise error from error.__cause__
-    stalled = _first(group, Stalled)
+    stalled = first_in_group(group, Stalled)
     if stalled is not None:
         raise GraphStalled(stalled.waits) from None
 
 
-def _first(group: BaseExceptionGroup[Any], kind: type[BaseException]) -> Any:
+def first_in_group(group: BaseExceptionGroup[Any], kind: type[BaseException]) -> Any:
+    """The first exception of ``kind`` in ``group``, nested groups included; None if none."""
     for exc in group.exceptions:
         if isinstance(exc, BaseExceptionGroup):
-            found = _first(exc, kind)
+            found = first_in_group(exc, kind)
             if found is not None:
                 return found
         elif isinstance(exc, kind):

@@ -74,6 +74,28 @@ class Board:
         """An actor failed or was cancelled: the run is ending, stop looking for stalls."""
         self.alive = _NEVER
 
+    def wake_all(self, waiters: list[asyncio.Future[None]]) -> None:
+        """Resolve every future of ``waiters`` (emptying it) and forget them here."""
+        pending = waiters[:]
+        waiters.clear()
+        for fut in pending:
+            if not fut.done():
+                fut.set_result(None)
+                self.done(fut)
+
+    async def park(self, waiters: list[asyncio.Future[None]], what: str) -> None:
+        """Wait on a new future put in ``waiters`` until :meth:`wake_all` resolves it.
+
+        The board sees the wait (``what`` says on what), so a stall is found.
+        """
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiters.append(fut)
+        try:
+            self.wait(fut, what)
+            await fut
+        finally:
+            self.done(fut)
+
     def _check(self) -> None:
         if 0 < self.alive <= len(self.waits):
             raise Stalled(sorted(set(self.waits.values())))

@@ -33,16 +33,6 @@ __all__ = ["WorkerPool"]
 _SKIP: Any = object()
 
 
-def _wake(waiters: list[asyncio.Future[None]], node: Node) -> None:
-    """Resolve every future of ``waiters`` (and forget them on the stall board)."""
-    pending = waiters[:]
-    waiters.clear()
-    for fut in pending:
-        if not fut.done():
-            fut.set_result(None)
-            node.board.done(fut)
-
-
 class WorkerPool:
     """The workers of one node and their shared state (order, window, turns)."""
 
@@ -126,14 +116,7 @@ class WorkerPool:
             node.stats.emitted += 1
 
     async def _wait(self, waiters: list[asyncio.Future[None]], what: str) -> None:
-        fut = asyncio.get_running_loop().create_future()
-        waiters.append(fut)
-        board = self.node.board
-        try:
-            board.wait(fut, f"{self.node.name}: {what}")
-            await fut
-        finally:
-            board.done(fut)
+        await self.node.board.park(waiters, f"{self.node.name}: {what}")
 
     async def _take_turn(self) -> Any:
         """A zip takes several items per tuple, so its workers take in turns.
@@ -147,7 +130,7 @@ class WorkerPool:
             return await take_zip(self.node)
         finally:
             self.taking = False
-            _wake(self.turn_waiters, self.node)
+            self.node.board.wake_all(self.turn_waiters)
 
     async def _work(self) -> None:
         node = self.node
@@ -197,7 +180,7 @@ class WorkerPool:
                 ready = self.pending.pop(self.next)
                 self.next += 1
                 if self.space_waiters:
-                    _wake(self.space_waiters, self.node)
+                    self.node.board.wake_all(self.space_waiters)
                 await self._emit(ready)
         finally:
             self.emitting = False

@@ -35,6 +35,7 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..events import EventBus
 from ..executors import close_executors, make_executors
 from ..lifecycle import run_node
+from ..monitor import first_in_group
 from ..node import Node
 from ..sources import request_stop
 from ..stats import NodeStats, RunResult
@@ -175,10 +176,10 @@ class Coordinator:
                 finally:
                     keeper.cancel()
         except BaseExceptionGroup as group:
-            error = _first(group, PipelineError)
+            error = first_in_group(group, PipelineError)
             if error is not None:
                 raise error from error.__cause__
-            lost = _first(group, RedisError)
+            lost = first_in_group(group, RedisError)
             if lost is not None:
                 raise ConnectionError(f"lost Redis at {redact(self.url)}: {lost}") from lost
             raise
@@ -331,14 +332,3 @@ def _remote_failure(error: dict[str, Any]) -> PipelineError:
     )
     failure.__cause__ = cause
     return failure
-
-
-def _first(group: BaseExceptionGroup[Any], kind: type[BaseException]) -> Any:
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            found = _first(exc, kind)
-            if found is not None:
-                return found
-        elif isinstance(exc, kind):
-            return exc
-    return None

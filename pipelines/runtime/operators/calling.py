@@ -197,7 +197,7 @@ class PoolCalls(Calls):
         elif self.workers < self.size and len(lane) > self.workers - self.busy:
             self.workers += 1  # every started worker is busy: one more
             self._spawn(0)
-        _wake(self.lane_waiters[index], self.node)
+        self.node.board.wake_all(self.lane_waiters[index])
 
     async def run(self, feed: Callable[[], Awaitable[None]]) -> None:
         """The workers run while ``feed`` does; then they finish what is queued."""
@@ -209,7 +209,7 @@ class PoolCalls(Calls):
                 await feed()
                 self.closed = True
                 for waiters in self.lane_waiters:
-                    _wake(waiters, node)
+                    node.board.wake_all(waiters)
                 if self.running:
                     # The node now waits for its workers (a stall board actor must say so).
                     self.parked = asyncio.get_running_loop().create_future()
@@ -254,7 +254,7 @@ class PoolCalls(Calls):
                 await self._wait(waiters, "a worker waits for a call")
             seq, unit, held = lane.popleft()
             if self.space_waiters:
-                _wake(self.space_waiters, self.node)
+                self.node.board.wake_all(self.space_waiters)
             self.busy += 1
             self.in_flight += 1
             if self.in_flight > stats.peak_in_flight:
@@ -281,26 +281,10 @@ class PoolCalls(Calls):
                 result = self.pending.pop(self.next)
                 self.next += 1
                 if self.space_waiters:
-                    _wake(self.space_waiters, self.node)
+                    self.node.board.wake_all(self.space_waiters)
                 await self.deliver(result)
         finally:
             self.emitting = False
 
     async def _wait(self, waiters: list[asyncio.Future[None]], what: str) -> None:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiters.append(fut)
-        board = self.node.board
-        try:
-            board.wait(fut, f"{self.node.name}: {what}")
-            await fut
-        finally:
-            board.done(fut)
-
-
-def _wake(waiters: list[asyncio.Future[None]], node: Node) -> None:
-    pending = waiters[:]
-    waiters.clear()
-    for fut in pending:
-        if not fut.done():
-            fut.set_result(None)
-            node.board.done(fut)
+        await self.node.board.park(waiters, f"{self.node.name}: {what}")
