@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["SYSTEM_CLOCK", "Clock", "SystemClock", "Timer"]
+__all__ = ["SYSTEM_CLOCK", "Clock", "SystemClock", "Timer", "sleep_or_event"]
 
 
 @runtime_checkable
@@ -99,3 +99,20 @@ class SystemClock:
 
 #: The clock every part of pipelines uses unless given another.
 SYSTEM_CLOCK: Clock = SystemClock()
+
+
+async def sleep_or_event(clock: Clock, seconds: float, event: asyncio.Event) -> None:
+    """Wait ``seconds`` of ``clock``, or until ``event`` is set, whichever comes first.
+
+    Then clear ``event``. (For loops that work every few seconds and can be
+    woken early: a store's writer, a scheduler.)
+    """
+    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+    waker = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, waker):
+            task.cancel()
+        await asyncio.gather(sleeper, waker, return_exceptions=True)
+    event.clear()

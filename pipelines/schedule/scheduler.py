@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ..runtime.clock import SYSTEM_CLOCK, Clock
+from ..runtime.clock import SYSTEM_CLOCK, Clock, sleep_or_event
 from ..spec.limits import NO_LIMITS, WatchdogSpec
 from ..spec.schedule import ScheduleSpec
 from ..store import schedules as book
@@ -198,15 +198,7 @@ class Scheduler:
     async def _sleep(self, seconds: float) -> None:
         wake = self._wake
         assert wake is not None
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waker = asyncio.ensure_future(wake.wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, waker):
-                task.cancel()
-            await asyncio.gather(sleeper, waker, return_exceptions=True)
-        wake.clear()
+        await sleep_or_event(self.clock, seconds, wake)
 
     async def _blocking(self, fn: Callable[..., _T], *args: Any) -> _T:
         if self.executor is None:

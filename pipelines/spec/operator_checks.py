@@ -7,7 +7,6 @@ turns a valid value into its typed option (:mod:`pipelines.spec.operators`).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +29,7 @@ from .operators import (
     ReduceOption,
     WindowOption,
 )
-from .values import int_between, seconds, shown
+from .values import finite, int_between, seconds, shown
 
 __all__ = [
     "check_batch",
@@ -57,13 +56,7 @@ def _int_in(v: Any, low: int, high: int) -> str | None:
 
 
 def _number(v: Any) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        return None
-    try:
-        number = float(v)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
+    return finite(v)
 
 
 def _seconds(v: Any, *, zero: bool = False, null: bool = False) -> str | None:

@@ -22,6 +22,7 @@ __all__ = [
     "check_bool",
     "check_executor",
     "check_on_error",
+    "finite",
     "int_between",
     "note",
     "same",
@@ -59,7 +60,7 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _finite(v: Any) -> float | None:
+def finite(v: Any) -> float | None:
     """``v`` as a finite float, or None (also for ints too large for a float)."""
     if isinstance(v, bool) or not isinstance(v, int | float):
         return None
@@ -85,7 +86,7 @@ def seconds(
     def check(v: Any) -> str | None:
         if v is None and nullable:
             return None
-        number = _finite(v)
+        number = finite(v)
         too_low = number is None or (number <= low if strict else number < low)
         if too_low or number is None or number > MAX_SECONDS:
             bound = f"> {low:g}" if strict else f">= {low:g}"
@@ -97,7 +98,7 @@ def seconds(
 
 
 def check_backoff(v: Any) -> str | None:
-    number = _finite(v)
+    number = finite(v)
     if number is None or not 1 <= number <= MAX_BACKOFF:
         return (
             f"must be a multiplier from 1 to {MAX_BACKOFF:g} (1 = fixed delay, 2 = doubling), "

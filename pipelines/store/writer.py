@@ -25,7 +25,7 @@ import logging
 import sqlite3
 import threading
 
-from ..runtime.clock import SYSTEM_CLOCK, Clock
+from ..runtime.clock import SYSTEM_CLOCK, Clock, sleep_or_event
 from . import writes
 from .db import Store, StoreError
 from .logs import LogEntry, write_log_counts, write_logs
@@ -248,15 +248,7 @@ class Writer:
         try:
             while True:
                 self.flush()  # what came before this loop ran, or since the last wait
-                sleeper = asyncio.ensure_future(self.clock.sleep(self.interval))
-                waker = asyncio.ensure_future(wake.wait())
-                try:
-                    await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    for task in (sleeper, waker):
-                        task.cancel()
-                    await asyncio.gather(sleeper, waker, return_exceptions=True)
-                wake.clear()
+                await sleep_or_event(self.clock, self.interval, wake)
         finally:
             self._loop = self._wake = None
             self.flush()
