@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+from browser import launched, needs_browser, open_page
 from conftest import needs_dot
 
 from pipelines import Plumber
 from pipelines.store import Recorder
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 XSS = "<img src=x onerror=alert(1)>"
 #: The counts line of a node of the diagram (Graphviz puts the node's id in its <title>).
@@ -33,55 +31,14 @@ SVG_COUNTS = """(name) => {
   return null;
 }"""
 
-try:
-    from playwright.async_api import async_playwright
-except ImportError:  # pragma: no cover - the test extra installs it
-    async_playwright = None
-
 # In CI (CI set) a missing browser or Playwright fails these tests; elsewhere they skip.
-pytestmark = pytest.mark.skipif(
-    (CHROMIUM is None or async_playwright is None) and not os.environ.get("CI"),
-    reason="needs Debian's chromium (apt-get install chromium) and Playwright (pip install playwright)",
-)
+pytestmark = needs_browser
 
 
 @pytest.fixture
 async def browser():
-    assert CHROMIUM is not None, "chromium is not installed (apt-get install chromium)"
-    assert async_playwright is not None, "playwright is not installed"
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-async def open_page(browser, url):
-    """A page that records dialogs and script errors (none may happen)."""
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
-    page.dialogs = []
-    page.errors = []
-    page.on(
-        "dialog",
-        lambda dialog: (
-            page.dialogs.append(dialog.message),
-            asyncio.ensure_future(dialog.dismiss()),
-        ),
-    )
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    await page.goto(url)
-    return page
+    async with launched() as chromium:
+        yield chromium
 
 
 async def numbers():
