@@ -29,7 +29,7 @@ from .operators import (
     ReduceOption,
     WindowOption,
 )
-from .values import finite, int_between, seconds, shown
+from .values import finite, int_between, is_int, seconds, shown
 
 __all__ = [
     "check_batch",
@@ -47,16 +47,8 @@ __all__ = [
 ]
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 def _int_in(v: Any, low: int, high: int) -> str | None:
     return int_between(low, high)(v)  # type: ignore[return-value]
-
-
-def _number(v: Any) -> float | None:
-    return finite(v)
 
 
 def _seconds(v: Any, *, zero: bool = False, null: bool = False) -> str | None:
@@ -144,15 +136,15 @@ def check_window(v: Any) -> Issues | None:
         slide = got["slide"]
         if "gap" in got:
             issues.append(("slide", "session windows (gap) do not slide"))
-        elif "count" in got and _is_int(got["count"]):
+        elif "count" in got and is_int(got["count"]):
             count = got["count"]
-            if not _is_int(slide) or not 1 <= slide <= count:
+            if not is_int(slide) or not 1 <= slide <= count:
                 issues.append(
                     ("slide", f"must be an integer from 1 to count ({count}), got {shown(slide)}")
                 )
             elif count / slide > MAX_OVERLAP:
                 issues.append(("slide", _overlap(count / slide)))
-        elif "seconds" in got and _number(got["seconds"]) is not None:
+        elif "seconds" in got and finite(got["seconds"]) is not None:
             message = _seconds(slide)
             if message is None and float(slide) > float(got["seconds"]):
                 message = (

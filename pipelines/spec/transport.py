@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import Problem
 from .model import NodeSpec
-from .values import MAX_SECONDS
+from .values import MAX_SECONDS, finite
 
 __all__ = [
     "DEFAULT_RECLAIM_AFTER",
@@ -82,16 +82,6 @@ class TransportSpec:
 TRANSPORT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(TransportSpec))
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if number == number and abs(number) != float("inf") else None
-
-
 def _int_in(value: Any, low: int, high: int) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         return f"must be an integer from {low} to {high:,}, got {value!r:.60}"
@@ -99,7 +89,7 @@ def _int_in(value: Any, low: int, high: int) -> str | None:
 
 
 def _seconds_in(value: Any, low: float, high: float, strict: bool) -> str | None:
-    number = _number(value)
+    number = finite(value)
     bad = number is None or number > high or (number <= low if strict else number < low)
     if bad:
         bound = f"> {low:g}" if strict else f">= {low:g}"

@@ -24,6 +24,7 @@ __all__ = [
     "check_on_error",
     "finite",
     "int_between",
+    "is_int",
     "note",
     "same",
     "seconds",
@@ -56,7 +57,8 @@ def to_float(value: Any) -> Any:
     return None if value is None else float(value)
 
 
-def _is_int(v: Any) -> bool:
+def is_int(v: Any) -> bool:
+    """An ``int`` and not a ``bool``."""
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -73,7 +75,7 @@ def finite(v: Any) -> float | None:
 
 def int_between(low: int, high: int) -> Check:
     def check(v: Any) -> str | None:
-        if not _is_int(v) or not low <= v <= high:
+        if not is_int(v) or not low <= v <= high:
             return f"must be an integer from {low} to {high:,}, got {shown(v)}"
         return None
 
@@ -126,7 +128,7 @@ def check_executor(v: Any) -> str | None:
 def shown(v: Any) -> str:
     """A value in a message: short, whatever its size (10**400 has 401 digits)."""
     text = (
-        repr(v) if not _is_int(v) or abs(v) < 10**30 else f"an integer of {len(str(abs(v)))} digits"
+        repr(v) if not is_int(v) or abs(v) < 10**30 else f"an integer of {len(str(abs(v)))} digits"
     )
     return text if len(text) <= 60 else text[:57] + "..."
 
