@@ -76,12 +76,13 @@ class Board:
 
     def wake_all(self, waiters: list[asyncio.Future[None]]) -> None:
         """Resolve every future of ``waiters`` (emptying it) and forget them here."""
-        pending = waiters[:]
-        waiters.clear()
-        for fut in pending:
+        # No copy: resolving a future only schedules its callbacks, so nothing
+        # changes the list while it is walked.
+        for fut in waiters:
             if not fut.done():
                 fut.set_result(None)
                 self.done(fut)
+        waiters.clear()
 
     async def park(self, waiters: list[asyncio.Future[None]], what: str) -> None:
         """Wait on a new future put in ``waiters`` until :meth:`wake_all` resolves it.
