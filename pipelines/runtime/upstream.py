@@ -276,6 +276,8 @@ class UpstreamPlumber(Plumber):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        #: True while the run started on construction has not been claimed by run().
+        self._unclaimed = False
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -287,7 +289,7 @@ class UpstreamPlumber(Plumber):
 
     def run(self) -> Coroutine[Any, Any, RunResult]:
         """Wait for the run started on construction (once), else run again."""
-        if getattr(self, "_unclaimed", False) and self._background is not None:
+        if self._unclaimed and self._background is not None:
             self._unclaimed = False
             return self.wait()
         return super().run()
