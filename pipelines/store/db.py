@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -102,14 +103,7 @@ class Store:
         try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
-            if mode.lower() != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(
-                "PRAGMA synchronous = NORMAL"
-            )  # WAL + NORMAL: durable, no fsync per commit
-            conn.execute("PRAGMA foreign_keys = ON")
-            migrate(conn)
+            self._when_unlocked(lambda: _set_up(conn))
         except SchemaTooNew as exc:
             conn.close()
             raise StoreError(f"{self.path}: {exc}") from None
@@ -120,6 +114,27 @@ class Store:
             self._connections.append(conn)
         self._local.conn = conn
         return conn
+
+    def _when_unlocked(self, step: Callable[[], None]) -> None:
+        """Run ``step``, again while SQLite says "locked" without waiting, up to ``busy_timeout``.
+
+        SQLite's busy handler does not cover every lock: switching a new file
+        to WAL while another process opening it holds its write lock fails at
+        once (the switch would deadlock), so two processes creating one store
+        together would see "database is locked" in a millisecond. Waiting and
+        trying again is what the busy timeout would have done.
+        """
+        deadline = _monotonic() + self.busy_timeout
+        pause = 0.005
+        while True:
+            try:
+                step()
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc) or _monotonic() >= deadline:
+                    raise
+            _sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -340,3 +355,23 @@ def _filters(pipeline: str | None, status: str | None) -> tuple[list[str], list[
         where.append("runs.status = ?")
         params.append(status)
     return where, params
+
+
+# Module-level, so tests can run the lock retry without real sleeps.
+_monotonic = time.monotonic
+_sleep = time.sleep
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc)
+    return "locked" in message or "busy" in message
+
+
+def _set_up(conn: sqlite3.Connection) -> None:
+    """Put a new connection in WAL mode and bring the schema up to date."""
+    (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+    if mode.lower() != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable, no fsync per commit
+    conn.execute("PRAGMA foreign_keys = ON")
+    migrate(conn)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.store import Store, StoreError, default_path
+from pipelines.store import Store, StoreError, db, default_path
 from pipelines.store.schema import SCHEMA_VERSION
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -97,6 +97,49 @@ def test_a_closed_store_says_so(tmp_path):
     thread.start()
     thread.join()
     assert errors == [f"the run store {tmp_path / 'runs.db'} is closed"]
+
+
+def test_a_store_another_process_is_creating_is_waited_for_not_refused(tmp_path, monkeypatch):
+    # Another process has the new file's write lock (in rollback mode, before
+    # its switch to WAL): SQLite refuses our switch at once, without its busy
+    # handler, so opening must wait and try again.
+    path = tmp_path / "runs.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        if other.in_transaction:
+            other.execute("COMMIT")  # the other process is done
+
+    monkeypatch.setattr(db, "_sleep", pause)
+    with Store(path) as store:
+        conn = store.connection()
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert pauses == [0.005]
+    other.close()
+
+
+def test_a_store_locked_for_longer_than_the_busy_timeout_is_one_clear_error(tmp_path, monkeypatch):
+    path = tmp_path / "runs.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # and never lets go
+    now = [100.0]
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(db, "_monotonic", lambda: now[0])
+    monkeypatch.setattr(db, "_sleep", pause)
+    with pytest.raises(StoreError) as caught:
+        Store(path, busy_timeout=0.05)
+    assert str(caught.value) == f"cannot use the run store {path}: database is locked"
+    assert pauses == [0.005, 0.01, 0.02, 0.04]  # backing off, until 0.05 s had passed
+    other.close()
 
 
 def _communicate_all(procs: list[subprocess.Popen[str]], timeout: float) -> list[tuple[str, str]]:
