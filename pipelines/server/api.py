@@ -126,17 +126,21 @@ async def _run_logs(request: web.Request) -> web.Response:
 
 @ROUTES.post("/api/runs/{id}/stop")
 async def _stop_run(request: web.Request) -> web.Response:
-    """Drain a run this server hosts: 202; 404 unknown; 409 not hosted here or already ended."""
+    """Stop a run this server hosts (``?mode=drain``, the default, or ``?mode=cancel``): 202;
+    400 another mode; 404 unknown; 409 not hosted here or already ended."""
     state = _state(request)
     run_id = request.match_info["id"]
+    mode = request.query.get("mode", "drain")
+    if mode not in ("drain", "cancel"):
+        return _error(400, f"mode must be drain or cancel, not {mode[:40]!r}")
     status = await state.read(lambda store: store.status_of(run_id))
     if status is None:
         return _error(404, f"no run {run_id!r}")
     if status != RUNNING:
         return _error(409, f"run {run_id} already ended ({status})")
-    if not state.host.stop(run_id):
+    if not state.host.stop(run_id, drain=mode == "drain"):
         return _error(409, f"run {run_id} is not hosted by this server")
-    return _json({"id": run_id, "status": "stopping"}, 202)
+    return _json({"id": run_id, "status": "stopping", "mode": mode}, 202)
 
 
 @ROUTES.get("/api/workers")

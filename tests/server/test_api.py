@@ -250,7 +250,7 @@ async def test_stop_drains_a_hosted_run(serve):
     async with session.post(f"/api/runs/{run_id}/stop") as response:
         assert (response.status, await response.json()) == (
             202,
-            {"id": run_id, "status": "stopping"},
+            {"id": run_id, "status": "stopping", "mode": "drain"},
         )
     run = await wait_status(session, run_id, {"stopped"})
     nodes = run["nodes"]
@@ -261,6 +261,39 @@ async def test_stop_drains_a_hosted_run(serve):
             409,
             {"error": f"run {run_id} already ended (stopped)"},
         )
+
+
+async def test_cancel_stops_a_hosted_run_whose_drain_cannot_end(serve):
+    _, session = await serve("stuck.yaml")
+    async with session.post("/api/pipelines/stuck/runs") as response:
+        run_id = (await response.json())["id"]
+    # The stuck node has its first item (counted as received only once its call ends).
+    await wait_until(session, run_id, lambda run: run["nodes"]["stuck"]["peak_in_flight"] == 1)
+    async with session.post(f"/api/runs/{run_id}/stop") as response:
+        assert response.status == 202  # a drain: the stuck node never lets it end
+    async with session.post(f"/api/runs/{run_id}/stop?mode=cancel") as response:
+        assert (response.status, await response.json()) == (
+            202,
+            {"id": run_id, "status": "stopping", "mode": "cancel"},
+        )
+    run = await wait_status(session, run_id, {"stopped"})
+    assert (run["nodes"]["stuck"]["emitted"], run["items_out"]) == (0, 0)
+    assert run["hosted"] is False
+
+
+async def test_a_stop_mode_other_than_drain_or_cancel_is_refused(serve):
+    _, session = await serve("endless.yaml")
+    async with session.post("/api/pipelines/endless/runs") as response:
+        run_id = (await response.json())["id"]
+    async with session.post(f"/api/runs/{run_id}/stop?mode=now") as response:
+        assert (response.status, await response.json()) == (
+            400,
+            {"error": "mode must be drain or cancel, not 'now'"},
+        )
+    async with session.get(f"/api/runs/{run_id}") as response:
+        assert (await response.json())["status"] == "running"
+    async with session.post(f"/api/runs/{run_id}/stop") as response:
+        assert response.status == 202
 
 
 async def test_a_run_this_server_does_not_host_cannot_be_stopped_here(store, serve):
