@@ -13,12 +13,13 @@ from rich.table import Table
 from rich.text import Text
 
 from ..store import schedules as book
-from ..store.schedule_records import Occurrence, ScheduleRecord
+from ..store.schedule_records import Occurrence, ScheduleRecord, ScheduleRow
 from .output import EXIT_USAGE, console, fail
 from .reading import reading_store
 from .reading import store_path as resolve
 from .recording import STORE_OPTION
 from .run_tables import RUN_STATUS_STYLES, when
+from .schedules_pause import pause, resume
 
 __all__ = ["occurrences_table", "schedules", "schedules_table", "show"]
 
@@ -31,6 +32,12 @@ def _outcome(occurrence: Occurrence | None) -> Text:
     shown = occurrence.outcome
     style = RUN_STATUS_STYLES.get(shown, _FATE_STYLES.get(occurrence.fate, ""))
     return Text(shown, style=style)
+
+
+def _off(row: ScheduleRow) -> str:
+    if not row.enabled:
+        return " (disabled)"
+    return " (paused)" if row.paused_at is not None else ""
 
 
 def _server(record: ScheduleRecord) -> Text:
@@ -49,8 +56,8 @@ def schedules_table(records: list[ScheduleRecord]) -> Table:
         last_run = record.last_run
         table.add_row(
             Text(row.name),
-            Text(row.description + ("" if row.enabled else " (disabled)")),
-            Text(when(row.next_at) if row.enabled else ""),
+            Text(row.description + _off(row)),
+            Text(when(row.next_at) if row.runs else ""),
             Text(f"{when(last_run.due_at)}  {last_run.run_id}" if last_run else ""),
             _outcome(record.last),
             Text(str(record.queued)),
@@ -87,6 +94,7 @@ Examples:
   pipelines schedules
   pipelines schedules --json | jq '.schedules[].next_at'
   pipelines schedules show etl --limit 20
+  pipelines schedules pause etl
 
 Schedules are the `schedule:` of the specs `pipelines serve` hosts; the store
 keeps each one's next occurrence and every occurrence's fate.""",
@@ -144,3 +152,7 @@ def show(name: str, limit: int, as_json: bool, store_path: Path | None) -> None:
         click.echo(json.dumps(record.as_json(), indent=2))
         return
     console().print(Group(schedules_table([record]), occurrences_table(record.recent)))
+
+
+schedules.add_command(pause)
+schedules.add_command(resume)

@@ -8,8 +8,9 @@ it, queue it, skip it (with a reason) or declare it late. The rules
 
 1. Queued occurrences first, oldest first: late if ``late_after`` has
    passed since their time, else the oldest starts once no run is live.
-2. Disabled: every new occurrence is skipped (``disabled``), and so are
-   queued ones; nothing is ever caught up for a disabled time.
+2. Disabled (``enabled: false``) or paused (``pipelines schedules pause``):
+   every new occurrence is skipped (``disabled``, ``paused``), and so are
+   queued ones; nothing is ever caught up for a disabled or paused time.
 3. Missed occurrences are those that fell due before the server started
    watching the schedule (it was down). ``catchup: none`` skips them all,
    ``latest`` (the default) keeps only the most recent, ``all`` keeps every
@@ -43,6 +44,7 @@ __all__ = [
     "LATE",
     "MAX_ACTIVE",
     "OVERLAP",
+    "PAUSED",
     "QUEUE",
     "QUEUE_FULL",
     "REASONS",
@@ -66,10 +68,13 @@ QUEUE_FULL = "queue_full"  #: overlap: queue, and max_queued occurrences were wa
 CATCHUP = "catchup"  #: missed while no server ran, and the catchup policy drops it
 CATCHUP_LIMIT = "catchup_limit"  #: catchup: all, beyond what one tick takes one by one
 DISABLED = "disabled"  #: enabled: false
+PAUSED = "paused"  #: paused (pipelines schedules pause), until resumed
 BUSY = "busy"  #: the server runs as many hosted runs as it may
 ERROR = "error"  #: the run could not be started (its record could not be written...)
 CRASHED = "crashed"  #: the server that claimed it died before starting it
-REASONS = (OVERLAP, MAX_ACTIVE, QUEUE_FULL, CATCHUP, CATCHUP_LIMIT, DISABLED, BUSY, ERROR, CRASHED)
+REASONS = (
+    OVERLAP, MAX_ACTIVE, QUEUE_FULL, CATCHUP, CATCHUP_LIMIT, DISABLED, PAUSED, BUSY, ERROR, CRASHED,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +104,8 @@ class Situation:
     started watching the schedule (what fell due before was missed);
     ``active``: live runs of the pipeline; ``queued``: the times of the
     occurrences waiting, oldest first; ``limit``: the most runs the server
-    runs at once (``overlap: allow`` without ``max_active``).
+    runs at once (``overlap: allow`` without ``max_active``); ``paused``: the
+    schedule is paused.
     """
 
     now: float
@@ -107,6 +113,7 @@ class Situation:
     active: int = 0
     queued: tuple[float, ...] = ()
     limit: int = 8
+    paused: bool = False
 
 
 def plan(
@@ -121,10 +128,13 @@ def plan(
     def late(moment: float) -> bool:
         return late_after is not None and now - moment > late_after
 
+    # Off: disabled in the spec (which says so first), or paused.
+    off = DISABLED if not spec.enabled else PAUSED if situation.paused else None
+
     # 1. The queue.
     for moment in situation.queued:
-        if not spec.enabled:
-            decisions.append(Decision(moment, SKIP, DISABLED, queued=True))
+        if off:
+            decisions.append(Decision(moment, SKIP, off, queued=True))
         elif late(moment):
             decisions.append(Decision(moment, LATE, queued=True))
         elif spec.overlap == "queue" and active == 0:
@@ -135,15 +145,12 @@ def plan(
 
     # 2. Beyond what is taken one by one.
     if due.dropped_first is not None:
-        if not spec.enabled:
-            reason = DISABLED
-        else:
-            reason = CATCHUP_LIMIT if spec.catchup == "all" else CATCHUP
+        reason = off or (CATCHUP_LIMIT if spec.catchup == "all" else CATCHUP)
         decisions.append(
             Decision(due.dropped_first, SKIP, reason, last=due.dropped_last, count=due.dropped)
         )
-    if not spec.enabled:
-        decisions.extend(Decision(moment, SKIP, DISABLED) for moment in due.kept)
+    if off:
+        decisions.extend(Decision(moment, SKIP, off) for moment in due.kept)
         return decisions
 
     # 3. Missed occurrences: the catch-up policy.

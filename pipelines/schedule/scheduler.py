@@ -297,6 +297,7 @@ class Scheduler:
                 active=len(live),
                 queued=tuple(occurrence.due_at for occurrence in waiting),
                 limit=self.limit,
+                paused=row.paused_at is not None,
             )
             decisions = plan(entry.spec, entry.limits.late_after, due, situation)
             starts = [self._apply(conn, entry, decision, now) for decision in decisions]

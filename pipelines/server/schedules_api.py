@@ -1,4 +1,5 @@
-"""The schedules' part of the JSON API: ``GET /api/schedules`` and ``GET /api/schedules/{name}``.
+"""The schedules' part of the JSON API: ``GET /api/schedules``, ``GET /api/schedules/{name}``,
+and ``POST /api/schedules/{name}/pause`` and ``/resume``.
 
 Each schedule comes with its next occurrence, its latest outcome, its last
 run and its ``recent`` occurrences (started, queued, skipped with a reason,
@@ -12,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..store import Store
 from ..store import schedules as book
 from ..store.db import MAX_LIMIT
+from ..store.schedule_records import ScheduleRecord
 from .api import STATE
 
 if TYPE_CHECKING:
@@ -74,3 +77,32 @@ async def _get_schedule(request: web.Request) -> web.Response:
     if record is None:
         return _json({"error": f"no schedule {name!r}"}, 404)
     return _json(_hosted(state, record.as_json()))
+
+
+def _set_paused(store: Store, name: str, paused: bool) -> ScheduleRecord | None:
+    with store.transaction() as conn:
+        if book.set_paused(conn, name, paused, store.clock.time()) is None:
+            return None
+    return book.record(store.connection(), name, 0)
+
+
+async def _pause_or_resume(request: web.Request, paused: bool) -> web.Response:
+    state = _state(request)
+    name = request.match_info["name"]
+    record = await state.read(lambda store: _set_paused(store, name, paused))
+    if record is None:
+        return _json({"error": f"no schedule {name!r}"}, 404)
+    return _json(_hosted(state, record.as_json()))
+
+
+@SCHEDULE_ROUTES.post("/api/schedules/{name}/pause")
+async def _pause(request: web.Request) -> web.Response:
+    """Pause a schedule (its occurrences are skipped as ``paused``): 200 with the schedule;
+    404 if unknown. Pausing a paused schedule changes nothing."""
+    return await _pause_or_resume(request, True)
+
+
+@SCHEDULE_ROUTES.post("/api/schedules/{name}/resume")
+async def _resume(request: web.Request) -> web.Response:
+    """Resume a schedule: 200 with the schedule; 404 if unknown."""
+    return await _pause_or_resume(request, False)

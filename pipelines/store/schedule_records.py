@@ -28,7 +28,7 @@ __all__ = [
 QUEUED = "queued"
 #: An occurrence started its run (``run_id``).
 STARTED = "started"
-#: An occurrence did not run, for ``reason`` (overlap, catchup, disabled...).
+#: An occurrence did not run, for ``reason`` (overlap, catchup, disabled, paused...).
 SKIPPED = "skipped"
 #: An occurrence could not start within ``late_after`` of its time (a run with status ``late``).
 LATE = "late"
@@ -49,6 +49,12 @@ class ScheduleRow:
     created_at: float
     updated_at: float
     worker_id: str | None
+    paused_at: float | None = None  # when `pipelines schedules pause` paused it
+
+    @property
+    def runs(self) -> bool:
+        """Whether its occurrences start runs: enabled in the spec and not paused."""
+        return self.enabled and self.paused_at is None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ScheduleRow:
@@ -64,6 +70,7 @@ class ScheduleRow:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             worker_id=row["worker_id"],
+            paused_at=row["paused_at"],
         )
 
 
@@ -159,8 +166,10 @@ class ScheduleRecord:
             "pipeline": self.row.name,
             "schedule": self.row.description,
             "enabled": self.row.enabled,
+            "paused": self.row.paused_at is not None,
+            "paused_at": iso(self.row.paused_at) if self.row.paused_at is not None else None,
             "definition": definition,
-            "next_at": iso(self.row.next_at) if self.row.enabled else None,
+            "next_at": iso(self.row.next_at) if self.row.runs else None,
             "last_at": iso(self.last.last_due) if self.last is not None else None,
             "last_status": self.last_status,
             "last_run": self.last_run.run_id if self.last_run is not None else None,

@@ -44,6 +44,7 @@ __all__ = [
     "record",
     "register",
     "set_cursor",
+    "set_paused",
     "skip",
     "unstart",
 ]
@@ -88,6 +89,18 @@ def get(conn: sqlite3.Connection, name: str) -> ScheduleRow | None:
     """One schedule, or None."""
     row = conn.execute("SELECT * FROM schedules WHERE name = ?", (name,)).fetchone()
     return None if row is None else ScheduleRow.from_row(row)
+
+
+def set_paused(conn: sqlite3.Connection, name: str, paused: bool, now: float) -> ScheduleRow | None:
+    """Pause a schedule (its occurrences are skipped, reason ``paused``, until it is
+    resumed) or resume it; pausing a paused one keeps its first pause time. None if
+    the store has no such schedule."""
+    conn.execute(
+        "UPDATE schedules SET paused_at = CASE WHEN ? THEN COALESCE(paused_at, ?) END,"
+        " updated_at = ? WHERE name = ?",
+        (int(paused), now, now, name),
+    )
+    return get(conn, name)
 
 
 def set_cursor(

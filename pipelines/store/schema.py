@@ -161,9 +161,15 @@ CREATE TABLE occurrences (
 CREATE INDEX occurrences_by_fate ON occurrences (schedule, fate, due_at);
 """
 
+# Pausing a schedule (`pipelines schedules pause`): kept apart from `enabled`,
+# which the spec sets again whenever a server registers the schedule.
+_PAUSES = """
+ALTER TABLE schedules ADD COLUMN paused_at REAL;  -- when it was paused (NULL: not paused)
+"""
+
 #: Migration ``i`` (1-based) takes the schema from version ``i - 1`` to ``i``.
 #: Append only; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (_V1, _RUN_LOGS, _SCHEDULES)
+MIGRATIONS: tuple[str, ...] = (_V1, _RUN_LOGS, _SCHEDULES, _PAUSES)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -238,6 +238,27 @@ def test_watchdog_usage_errors_are_one_line(pipelines_home):
     )
 
 
+def test_schedules_pause_and_resume_keep_the_pause_in_the_store(pipelines_home):
+    path = pipelines_home / "pipelines.db"
+    with Store(path) as store, store.transaction() as conn:
+        book.register(conn, "etl", {"interval": 60}, "every 60 s", "h", True, 1_700_000_000.0)
+    paused = pipelines("schedules", "pause", "etl")
+    assert (paused.returncode, paused.stdout) == (
+        0,
+        "paused etl: its occurrences are skipped until `pipelines schedules resume`\n",
+    )
+    listed = json.loads(pipelines("schedules", "--json").stdout)["schedules"]
+    assert [(s["name"], s["paused"], s["next_at"]) for s in listed] == [("etl", True, None)]
+    assert "every 60 s (paused)" in pipelines("schedules").stdout
+    resumed = pipelines("schedules", "resume", "etl")
+    assert (resumed.returncode, resumed.stdout) == (0, "resumed etl\n")
+    with Store(path) as store:
+        assert book.get(store.connection(), "etl").paused_at is None
+    for verb in ("pause", "resume"):
+        unknown = pipelines("schedules", verb, "nope")
+        assert (unknown.returncode, unknown.stderr) == (2, f"error: no schedule 'nope' in {path}\n")
+
+
 def test_run_with_cycles_records_each_cycle_linked_to_the_first(pipelines_home):
     done = pipelines("run", SPECS / "cycles.yaml")
     assert done.returncode == 0, done.stderr

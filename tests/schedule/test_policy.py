@@ -231,6 +231,23 @@ def test_a_disabled_schedule_skips_everything_and_never_catches_it_up():
     ]
 
 
+def test_a_paused_schedule_skips_new_and_queued_occurrences_as_paused():
+    spec = ScheduleSpec(interval=HOUR, overlap="queue")
+    paused = Situation(DAY0, DAY0 - 5 * HOUR, queued=(DAY0 - HOUR,), paused=True)
+    due = Window([DAY0], dropped_first=DAY0 - 3 * HOUR, dropped_last=DAY0 - 2 * HOUR, dropped=2)
+    assert plan(spec, None, due, paused) == [
+        Decision(DAY0 - HOUR, "skip", "paused", queued=True),
+        Decision(DAY0 - 3 * HOUR, "skip", "paused", last=DAY0 - 2 * HOUR, count=2),
+        Decision(DAY0, "skip", "paused"),
+    ]
+    # Disabled in the spec says so first, paused or not.
+    off = ScheduleSpec(interval=HOUR, enabled=False)
+    assert plan(off, None, Window([DAY0]), paused) == [
+        Decision(DAY0 - HOUR, "skip", "disabled", queued=True),
+        Decision(DAY0, "skip", "disabled"),
+    ]
+
+
 def test_a_late_tick_never_drops_an_occurrence():
     # The server's loop was blocked for 45 minutes: each occurrence is still decided, in
     # order, by the overlap policy; none is lost for being late (no grace period).

@@ -231,6 +231,29 @@ async def test_a_disabled_schedule_accounts_for_its_occurrences_in_one_row(store
     assert book.record(store.connection(), "etl").as_json()["next_at"] is None
 
 
+async def test_a_paused_schedule_skips_its_occurrences_until_it_is_resumed(store, clock):
+    host = FakeHost(store, clock, register_worker(store, clock, "serve-1"), duration=10)
+
+    def set_paused(paused):
+        with store.transaction() as conn:
+            book.set_paused(conn, "etl", paused, clock.time())
+
+    async with running(scheduler(store, clock, host, ScheduleSpec(interval=MINUTE))):
+        await clock.advance(2 * MINUTE + 30)
+        set_paused(True)
+        await clock.advance(3 * MINUTE)
+        set_paused(False)
+        await clock.advance(2 * MINUTE)
+    assert host.times() == ["00:01:00", "00:02:00", "00:06:00", "00:07:00"]
+    assert fates(store) == [
+        ("00:01:00", "started", None, True),
+        ("00:02:00", "started", None, True),
+        ("00:03:00", "skipped", "paused", 3, False),  # 00:03 .. 00:05
+        ("00:06:00", "started", None, True),
+        ("00:07:00", "started", None, True),
+    ]
+
+
 async def test_a_start_refused_for_lack_of_a_slot_is_skipped_as_busy(store, clock):
     class Busy(RuntimeError):
         pass

@@ -193,6 +193,7 @@ async def test_schedules_and_their_occurrences_are_shown_as_text(browser, store,
 
     from pipelines.schedule.scheduler import Scheduled, Scheduler
     from pipelines.spec.schedule import ScheduleSpec
+    from pipelines.store import schedules as book
     from pipelines.testing import VirtualClock
 
     clock = VirtualClock(start=DAY0)  # a schedule's history, written on a virtual clock
@@ -222,4 +223,13 @@ async def test_schedules_and_their_occurrences_are_shown_as_text(browser, store,
     assert await page.locator("i, img, script:not([src])").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "schedules.png"), full_page=True)
+    # Paused (in the store, as `pipelines schedules pause` does): the page says so.
+    with store.transaction() as conn:
+        book.set_paused(conn, XSS, True, clock.time())
+    await page.reload()
+    await page.wait_for_function(
+        "() => document.querySelector('#schedules tbody tr td:nth-child(2)')"
+        "?.textContent === 'every 60 s (paused)'"
+    )
+    assert await row.locator("td:nth-child(3)").text_content() == ""  # no next run
     assert page.dialogs == [] and page.errors == []

@@ -171,3 +171,45 @@ async def test_stopping_any_cycle_of_a_hosted_run_ends_its_cycles(serve):
     assert runs[0]["id"] == current["id"] and runs[0]["status"] == "stopped"
     assert {r["cycle_of"] for r in runs} == {first}
     assert all(r["status"] == "completed" for r in runs[1:])
+
+
+async def post(session, path):
+    async with session.post(path) as response:
+        return response.status, await response.json()
+
+
+async def test_pausing_a_hosted_schedule_skips_its_occurrences_until_resumed(serve):
+    _, session = await serve("every_second.yaml", schedule_poll=0.1)
+
+    async def registered():
+        async with session.get("/api/schedules/every-second?recent=0") as response:
+            return response.status == 200  # once the scheduler has registered it
+
+    await eventually(registered)
+    status, paused = await post(session, "/api/schedules/every-second/pause")
+    assert (status, paused["paused"], paused["next_at"], paused["hosted"]) == (
+        200,
+        True,
+        None,
+        True,
+    )
+
+    async def skipped_as_paused():
+        recent = (await get(session, "/api/schedules/every-second"))["recent"]
+        return [o for o in recent if o["reason"] == "paused"]
+
+    (skips,) = await eventually(skipped_as_paused)
+    assert skips["fate"] == "skipped"
+    status, resumed = await post(session, "/api/schedules/every-second/resume")
+    assert (status, resumed["paused"], resumed["paused_at"]) == (200, False, None)
+
+    async def started_after_resume():
+        recent = (await get(session, "/api/schedules/every-second"))["recent"]
+        return [o for o in recent if o["fate"] == "started" and o["due_at"] > skips["last_due"]]
+
+    await eventually(started_after_resume)
+    for verb in ("pause", "resume"):
+        assert await post(session, f"/api/schedules/nope/{verb}") == (
+            404,
+            {"error": "no schedule 'nope'"},
+        )

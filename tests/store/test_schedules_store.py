@@ -15,7 +15,7 @@ T0 = 1_700_000_000.0
 
 def test_an_older_store_gets_the_schedule_tables_and_keeps_its_runs(tmp_path):
     path = tmp_path / "old.db"
-    before = MIGRATIONS[:-1]  # every migration before the schedules' one
+    before = MIGRATIONS[:2]  # every migration before the schedules' one
     conn = sqlite3.connect(path)
     for script in before:
         conn.executescript(script)
@@ -55,6 +55,40 @@ def test_registering_again_keeps_the_cursor_and_takes_the_new_definition(store):
         False,
         "h2",
     )
+
+
+def test_a_store_made_before_pauses_gets_its_schedules_unpaused(tmp_path):
+    path = tmp_path / "old.db"
+    before = MIGRATIONS[:3]  # up to the schedules' migration
+    conn = sqlite3.connect(path)
+    for script in before:
+        conn.executescript(script)
+    conn.execute(
+        "INSERT INTO schedules (name, definition, description, spec_hash, enabled, cursor,"
+        " created_at, updated_at) VALUES ('etl', '{}', 'every 1 s', 'h', 1, 5, 1, 2)"
+    )
+    conn.execute(f"PRAGMA user_version = {len(before)}")
+    conn.commit()
+    conn.close()
+    with Store(path) as store:
+        row = book.get(store.connection(), "etl")
+        assert (row.cursor, row.paused_at, row.runs) == (5, None, True)
+
+
+def test_a_pause_is_kept_when_the_schedule_is_registered_again_until_it_is_resumed(store):
+    with store.transaction() as conn:
+        first = book.set_paused(conn, "etl", True, T0 + 10)
+        again = book.set_paused(conn, "etl", True, T0 + 20)  # keeps the first pause time
+        registered = book.register(conn, "etl", {}, "every 1 s", "h2", True, T0 + 30)
+    assert (first.paused_at, again.paused_at, registered.paused_at) == (T0 + 10,) * 3
+    assert (registered.enabled, registered.runs) == (True, False)
+    record = book.record(store.connection(), "etl", 0).as_json()
+    assert (record["paused"], record["next_at"]) == (True, None)
+    assert record["paused_at"] == "2023-11-14T22:13:30.000Z"
+    with store.transaction() as conn:
+        resumed = book.set_paused(conn, "etl", False, T0 + 40)
+        assert book.set_paused(conn, "nope", True, T0 + 40) is None
+    assert (resumed.paused_at, resumed.runs, resumed.updated_at) == (None, True, T0 + 40)
 
 
 def test_an_occurrence_is_claimed_once(store):

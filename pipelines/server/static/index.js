@@ -60,7 +60,7 @@ function scheduleRow(schedule) {
   const server = schedule.worker ? schedule.worker + " (" + schedule.worker_status + ")" : "";
   return el("tr", { "data-schedule": schedule.name },
     cell(schedule.name),
-    cell(schedule.schedule + (schedule.enabled ? "" : " (disabled)")),
+    cell(schedule.schedule + (!schedule.enabled ? " (disabled)" : schedule.paused ? " (paused)" : "")),
     cell(when(schedule.next_at)),
     el("td", {}, runLink(schedule.last_run, when(schedule.last_run_at))),
     el("td", {}, schedule.last_status ? badge(schedule.last_status) : ""),
