@@ -13,19 +13,25 @@ from pipelines.store.schema import MIGRATIONS
 T0 = 1_700_000_000.0
 
 
-def test_an_older_store_gets_the_schedule_tables_and_keeps_its_runs(tmp_path):
-    path = tmp_path / "old.db"
-    before = MIGRATIONS[:2]  # every migration before the schedules' one
+def _old_store(path, version: int, row: str) -> None:
+    """A store made by a pipelines at schema ``version``, holding what ``row`` inserts."""
     conn = sqlite3.connect(path)
-    for script in before:
+    for script in MIGRATIONS[:version]:
         conn.executescript(script)
-    conn.execute(
-        "INSERT INTO runs (id, pipeline, status, trigger, started_at, updated_at, progress_at,"
-        " spec_hash, parameters) VALUES ('abc', 'etl', 'completed', 'cli', 1, 2, 2, 'h', '{}')"
-    )
-    conn.execute(f"PRAGMA user_version = {len(before)}")
+    conn.execute(row)
+    conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
     conn.close()
+
+
+def test_an_older_store_gets_the_schedule_tables_and_keeps_its_runs(tmp_path):
+    path = tmp_path / "old.db"
+    _old_store(  # made before the schedules' migration (the third)
+        path,
+        2,
+        "INSERT INTO runs (id, pipeline, status, trigger, started_at, updated_at, progress_at,"
+        " spec_hash, parameters) VALUES ('abc', 'etl', 'completed', 'cli', 1, 2, 2, 'h', '{}')",
+    )
     with Store(path) as store:
         run = store.run("abc")
         assert (run.status, run.cycle_of, run.cycle) == ("completed", None, None)
@@ -59,17 +65,12 @@ def test_registering_again_keeps_the_cursor_and_takes_the_new_definition(store):
 
 def test_a_store_made_before_pauses_gets_its_schedules_unpaused(tmp_path):
     path = tmp_path / "old.db"
-    before = MIGRATIONS[:3]  # up to the schedules' migration
-    conn = sqlite3.connect(path)
-    for script in before:
-        conn.executescript(script)
-    conn.execute(
+    _old_store(  # made up to the schedules' migration, before pauses
+        path,
+        3,
         "INSERT INTO schedules (name, definition, description, spec_hash, enabled, cursor,"
-        " created_at, updated_at) VALUES ('etl', '{}', 'every 1 s', 'h', 1, 5, 1, 2)"
+        " created_at, updated_at) VALUES ('etl', '{}', 'every 1 s', 'h', 1, 5, 1, 2)",
     )
-    conn.execute(f"PRAGMA user_version = {len(before)}")
-    conn.commit()
-    conn.close()
     with Store(path) as store:
         row = book.get(store.connection(), "etl")
         assert (row.cursor, row.paused_at, row.runs) == (5, None, True)
