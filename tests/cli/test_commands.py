@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from cli_harness import pipelines, start
 from conftest import needs_dot
 from rich.console import Console
 
@@ -28,29 +29,6 @@ INSTALL_SENTENCE = (
     "install Graphviz (apt-get install graphviz, or brew install graphviz on macOS), "
     "or write DOT (.dot) or Mermaid (.mmd) text, which need no Graphviz"
 )
-
-
-def pipelines(
-    *args: str | Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the command to its end and capture its output."""
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=env,
-    )
-
-
-def start(*args: str | Path) -> subprocess.Popen[str]:
-    """Start the command in the background (for the signal tests)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipelines", *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def wait_for_lines(stream, *wanted: str) -> list[str]:

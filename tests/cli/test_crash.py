@@ -9,12 +9,11 @@ before the kill, the store must say so.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from cli_harness import start
 
 from pipelines.store import Store
 
@@ -25,13 +24,7 @@ PERIOD = 0.2
 def test_a_killed_run_is_crashed_and_its_worker_offline_after_three_heartbeats(
     pipelines_home,
 ):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines", "run", str(SPECS / "endless.yaml")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PIPELINES_HEARTBEAT": str(PERIOD)},
-    )
+    proc = start("run", SPECS / "endless.yaml", env={"PIPELINES_HEARTBEAT": str(PERIOD)})
     try:
         first = proc.stdout.readline()
         assert first.startswith("run "), first + proc.stderr.read()

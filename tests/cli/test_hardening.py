@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from cli_harness import pipelines
 from rich.console import Console
 
 from pipelines import Plumber
@@ -14,15 +13,6 @@ from pipelines.diagram import to_dot
 from pipelines.progress import LiveView
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
-
-
-def pipelines(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
 
 
 def test_diagram_into_a_missing_folder_fails_before_the_run(tmp_path):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_harness import pipelines
 from conftest import needs_dot
 
 from pipelines.store import Store
@@ -17,16 +16,6 @@ SPECS = Path(__file__).resolve().parent.parent / "specs"
 NUMBERS = SPECS / "numbers.yaml"
 FAILING = SPECS / "failing.yaml"
 ID_LINE = re.compile(r"run ([0-9a-f]{12}) \(recorded in (.+)\)")
-
-
-def pipelines(*args, env=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=env,
-    )
 
 
 def recorded(*args) -> str:
@@ -143,9 +132,8 @@ def test_an_unusable_store_is_one_line_before_anything_runs(tmp_path):
 
 
 def test_a_bad_heartbeat_setting_is_one_line(tmp_path):
-    import os
 
-    done = pipelines("run", NUMBERS, env={**os.environ, "PIPELINES_HEARTBEAT": "often"})
+    done = pipelines("run", NUMBERS, env={"PIPELINES_HEARTBEAT": "often"})
     assert done.returncode == 2
     assert "heartbeat period must be a number of seconds, got 'often'" in done.stderr
     assert "Traceback" not in done.stderr
@@ -315,9 +303,8 @@ def test_runs_subcommands_take_the_store_given_to_runs(tmp_path):
 
 
 def test_a_bad_keep_setting_is_one_line():
-    import os
 
-    done = pipelines("run", NUMBERS, env={**os.environ, "PIPELINES_KEEP_RUNS": "all"})
+    done = pipelines("run", NUMBERS, env={"PIPELINES_KEEP_RUNS": "all"})
     assert done.returncode == 2
     assert done.stderr == (
         "error: PIPELINES_KEEP_RUNS must be a whole number of runs, got 'all' "

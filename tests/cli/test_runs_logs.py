@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+from cli_harness import pipelines
 
 from pipelines.cli.runs_logs import log_lines
 from pipelines.store import LogEntry, RunLogs
@@ -14,15 +14,6 @@ from pipelines.store import LogEntry, RunLogs
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 ID_LINE = re.compile(r"run ([0-9a-f]{12}) \(recorded in (.+)\)")
 TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}"
-
-
-def pipelines(*args) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
 
 
 def recorded(spec: str) -> str:

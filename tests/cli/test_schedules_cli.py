@@ -4,40 +4,19 @@ few seconds each, with short heartbeat and poll periods)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from cli_harness import pipelines, start
 
 from pipelines.store import Store
 from pipelines.store import schedules as book
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 FAST = {"PIPELINES_HEARTBEAT": "0.2", "PIPELINES_SCHEDULE_POLL": "0.1"}
-
-
-def pipelines(*args, env=None, timeout=30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def start(*args, env=None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipelines", *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def serving(proc) -> str:

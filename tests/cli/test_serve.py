@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from cli_harness import pipelines, start
+
 SPECS = Path(__file__).resolve().parent.parent / "specs"
-
-
-def pipelines(*args, env=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=env,
-    )
-
-
-def start(*args, env=None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipelines", *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
 
 
 def get(url: str) -> tuple[int, str]:
@@ -50,7 +29,7 @@ def test_serve_refuses_a_public_address_without_a_token_in_one_line():
 
 
 def test_serve_refuses_a_short_token():
-    done = pipelines("serve", "--host", "0.0.0.0", env={**os.environ, "PIPELINES_TOKEN": "abc"})
+    done = pipelines("serve", "--host", "0.0.0.0", env={"PIPELINES_TOKEN": "abc"})
     assert done.returncode == 2
     assert done.stderr == "error: the token must be at least 16 characters long\n"
 
