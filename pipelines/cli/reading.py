@@ -11,7 +11,7 @@ import click
 from ..store import RunRecord, Store, StoreError, default_path
 from .output import EXIT_USAGE, fail
 
-__all__ = ["find_run", "reading_store", "store_path"]
+__all__ = ["find_run", "read_run", "reading_store", "store_path"]
 
 
 def reading_store(path: Path | None) -> Store | None:
@@ -41,6 +41,17 @@ def store_path(path: Path | None) -> Path:
     parent = ctx.parent if ctx is not None else None
     inherited = parent.params.get("store_path") if parent is not None else None
     return inherited if inherited is not None else default_path()
+
+
+def read_run(run_id: str, path: Path | None) -> RunRecord:
+    """The run ``run_id`` (or a unique prefix) from the store at ``path``, which is closed
+    again; exit 2 saying why when there is no such run."""
+    store = reading_store(path)
+    try:
+        return find_run(store, run_id, path)
+    finally:
+        if store is not None:
+            store.close()
 
 
 def find_run(store: Store | None, run_id: str, path: Path | None) -> RunRecord:

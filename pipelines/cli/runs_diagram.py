@@ -9,7 +9,7 @@ import click
 from .. import diagram as drawing
 from ..store.graph import rebuild, result_of
 from .output import EXIT_FAILED, fail
-from .reading import find_run, reading_store
+from .reading import read_run
 from .recording import STORE_OPTION
 
 __all__ = ["diagram"]
@@ -41,12 +41,7 @@ def diagram(run_id: str, output: str, fmt: str | None, store_path: Path | None) 
         fmt = drawing.format_for(output, fmt)
     except drawing.DiagramError as exc:
         raise click.BadParameter(str(exc), param_hint="'--output'") from None
-    store = reading_store(store_path)
-    try:
-        record = find_run(store, run_id, store_path)
-    finally:
-        if store is not None:
-            store.close()
+    record = read_run(run_id, store_path)
     if record.graph is None:
         fail(f"run {record.id} has no recorded graph (it was too large to draw)", EXIT_FAILED)
     plan = rebuild(record.graph)

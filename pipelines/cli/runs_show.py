@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .output import console
-from .reading import find_run, reading_store
+from .reading import read_run
 from .recording import STORE_OPTION
 from .run_tables import run_detail
 
@@ -27,12 +27,7 @@ Examples:
 @STORE_OPTION
 def show(run_id: str, as_json: bool, store_path: Path | None) -> None:
     """Show one run: status, times, worker, error, and a table of its nodes and edges."""
-    store = reading_store(store_path)
-    try:
-        record = find_run(store, run_id, store_path)
-    finally:
-        if store is not None:
-            store.close()
+    record = read_run(run_id, store_path)
     if as_json:
         click.echo(json.dumps(record.as_json(detail=True), indent=2))
     else:
